@@ -1,0 +1,30 @@
+# Two commands do all set-up on a fresh machine: `make run` and `make test`.
+SHELL := /bin/bash
+VENV := .venv
+PY := $(VENV)/bin/python
+# Python 3.12: on PATH, else the pyenv build this machine kind ships.
+PYTHON312 ?= $(shell command -v python3.12 >/dev/null 2>&1 && python3.12 -c 'import sys' 2>/dev/null && echo python3.12 || ls -d $${PYENV_ROOT:-$$HOME/.pyenv}/versions/3.12*/bin/python3.12 2>/dev/null | tail -n 1)
+
+.PHONY: run test lint bench clean
+
+$(VENV)/.installed: pyproject.toml
+	@if [ ! -x $(PY) ]; then \
+	  if [ -z "$(PYTHON312)" ]; then echo "error: Python 3.12 not found (install python3.12 or pyenv 3.12)"; exit 1; fi; \
+	  $(PYTHON312) -m venv $(VENV); fi
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e '.[dev]'
+	$(PY) -m ipykernel install --user --name nnft_ppl --display-name nnft_ppl >/dev/null
+	@touch $@
+
+run: $(VENV)/.installed
+	$(VENV)/bin/nnft run
+
+test: $(VENV)/.installed
+	$(VENV)/bin/ruff check nnft_ppl tests benchmarks
+	$(PY) -m pytest -n 2 --durations=15
+
+bench: $(VENV)/.installed
+	$(PY) benchmarks/ensemble.py
+
+clean:
+	rm -rf $(VENV) report

@@ -1,0 +1,131 @@
+"""Activations by name, each with its Gaussian dual where one is known in closed form.
+
+The dual of sigma is V(a, c, b) = E[sigma(u) sigma(v)] for (u, v) ~ N(0, [[a, c], [c, b]]);
+it drives the NNGP kernel of single-layer networks and the layer recursion of deep
+ones. Activations without a closed-form dual use Gauss-Hermite quadrature.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from typing import NamedTuple
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from .._errors import NNFTError
+
+
+class Activation(NamedTuple):
+    name: str
+    fn: Callable
+    dual: Callable | None  # (a, c, b) -> E[fn(u) fn(v)]
+
+
+def _erf_dual(a, c, b):
+    return (2.0 / jnp.pi) * jnp.arcsin(2.0 * c / jnp.sqrt((1.0 + 2.0 * a) * (1.0 + 2.0 * b)))
+
+
+def _relu_dual(a, c, b):
+    # arc-cosine kernel of order 1 (Cho & Saul 2009)
+    ab = jnp.sqrt(a * b)
+    cos_t = jnp.clip(c / jnp.where(ab > 0, ab, 1.0), -1.0, 1.0)
+    t = jnp.arccos(cos_t)
+    return ab * (jnp.sin(t) + (jnp.pi - t) * cos_t) / (2.0 * jnp.pi)
+
+
+def _cos_dual(a, c, b):
+    return 0.5 * (jnp.exp(-0.5 * (a + b - 2 * c)) + jnp.exp(-0.5 * (a + b + 2 * c)))
+
+
+def _exp_dual(a, c, b):
+    return jnp.exp(0.5 * (a + b + 2 * c))
+
+
+def _linear_dual(a, c, b):
+    return c
+
+
+ACTIVATIONS: dict[str, Activation] = {
+    a.name: a
+    for a in [
+        Activation("erf", jax.scipy.special.erf, _erf_dual),
+        Activation("relu", jax.nn.relu, _relu_dual),
+        Activation("cos", jnp.cos, _cos_dual),
+        Activation("exp", jnp.exp, _exp_dual),
+        Activation("linear", lambda z: z, _linear_dual),
+        Activation("tanh", jnp.tanh, None),
+        Activation("sin", jnp.sin, None),
+        Activation("gelu", jax.nn.gelu, None),
+        Activation("softplus", jax.nn.softplus, None),
+        Activation("sigmoid", jax.nn.sigmoid, None),
+        Activation("swish", jax.nn.swish, None),
+    ]
+}
+
+
+def get_activation(activation: str | Callable) -> Activation:
+    """Look up an activation by name, or wrap a user function (dual by quadrature)."""
+    if isinstance(activation, str):
+        if activation not in ACTIVATIONS:
+            raise NNFTError(
+                f"activation: unknown activation {activation!r}; known: {sorted(ACTIVATIONS)} "
+                "(or pass any jax-traceable function)"
+            )
+        return ACTIVATIONS[activation]
+    if callable(activation):
+        try:
+            out = jnp.asarray(activation(jnp.linspace(-1.0, 1.0, 5)))
+        except Exception as e:  # noqa: BLE001 - report any failure as bad input
+            raise NNFTError(f"activation: calling it on an array failed: {e}") from e
+        if out.shape != (5,):
+            raise NNFTError("activation: must act elementwise (same shape out as in)")
+        return Activation(getattr(activation, "__name__", "custom"), activation, None)
+    raise NNFTError(f"activation: expected a name or a function, got {type(activation).__name__}")
+
+
+def hermite_nodes(n: int) -> tuple[np.ndarray, np.ndarray]:
+    """Probabilists' Gauss-Hermite nodes and weights normalised to a N(0, 1) expectation."""
+    z, w = np.polynomial.hermite_e.hermegauss(n)
+    return z, w / math.sqrt(2.0 * math.pi)
+
+
+_Z2, _W2 = hermite_nodes(160)
+
+
+def gaussian_dual(act: Activation, a, c, b):
+    """E[act(u) act(v)] for (u, v) ~ N(0, [[a, c], [c, b]]): closed form or 160^2-node quadrature."""
+    if act.dual is not None:
+        return act.dual(a, c, b)
+    z = jnp.asarray(_Z2)
+    w = jnp.asarray(_W2)
+    sa = jnp.sqrt(jnp.maximum(a, 1e-300))
+    u = sa * z
+    r = c / sa
+    s = jnp.sqrt(jnp.maximum(b - r * r, 0.0))
+    fu = act.fn(u)
+    v = r * z[:, None] + s * z[None, :]
+    return jnp.einsum("i,j,i,ij->", w, w, fu, act.fn(v))
+
+
+def gaussian_moment(fn: Callable, cov: jax.Array, budget: int = 200_000) -> jax.Array:
+    """E[prod_j fn(z_j)] for z ~ N(0, cov), by Gauss-Hermite quadrature over the
+    range of cov (its rank r = number of non-negligible eigenvalues, static here as
+    the matrix size or the number of nonzero directions given by the caller)."""
+    cov = jnp.asarray(cov)
+    k = cov.shape[0]
+    lam, vec = jnp.linalg.eigh(cov)
+    lam = jnp.maximum(lam, 0.0)
+    r = int(np.sum(np.asarray(lam) > 1e-12 * float(np.max(np.asarray(lam)) + 1e-300)))
+    r = max(r, 1)
+    lam, vec = lam[-r:], vec[:, -r:]
+    n = int(min(200, max(8, math.floor(budget ** (1.0 / r)))))
+    z, w = hermite_nodes(n)
+    grids = np.meshgrid(*([z] * r), indexing="ij")
+    pts = jnp.asarray(np.stack([g.ravel() for g in grids], axis=1))  # (n^r, r)
+    wts = jnp.asarray(np.prod(np.meshgrid(*([w] * r), indexing="ij"), axis=0).ravel())
+    zs = pts @ (vec * jnp.sqrt(lam)).T  # (n^r, k)
+    del k
+    return jnp.sum(wts * jnp.prod(fn(zs), axis=1))

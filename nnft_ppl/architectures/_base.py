@@ -1,0 +1,233 @@
+"""The central abstraction: an architecture is a NumPyro prior over parameters
+theta, a map `apply(theta, x)`, and the analytic infinite-width kernel.
+
+`Architecture` is abstract; `IIDNeuronArchitecture` is the abstract family of
+single-hidden-layer networks whose N neurons are i.i.d., for which the exact
+finite-width cumulants and the neuron-level estimator exist. Every concrete
+architecture is final (one file each) and registered in `_registry.py`.
+"""
+
+from __future__ import annotations
+
+import abc
+import math
+from collections.abc import Callable
+from typing import ClassVar
+
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+import numpy as np
+import numpyro
+import numpyro.distributions as dist
+from jaxtyping import Array, Float, PRNGKeyArray
+from numpyro import handlers
+
+from .._validate import points as _check_points
+
+Theta = dict[str, Array]
+
+
+class Architecture(eqx.Module):
+    """An ensemble of networks phi_theta: R^d -> R with theta ~ P(theta).
+
+    Subclasses provide:
+    - `prior(x)`: the NumPyro model over theta with named sample sites; with
+      points `x` it records `phi` (the field at `x`) as a deterministic site and
+      returns it.
+    - `apply(theta, x)`: the network on points `x` of shape (P, d).
+    - `nngp_kernel(x1, x2)`: the N -> infinity two-point function.
+    """
+
+    d: eqx.AbstractVar[int]
+    #: ``True`` where the connected 4-point function is known exactly at finite width.
+    has_exact_cumulants: ClassVar[bool] = False
+    #: ``True`` where G2 at finite width equals `nngp_kernel` exactly (no 1/N correction).
+    exact_two_point: ClassVar[bool] = True
+
+    @abc.abstractmethod
+    def prior(self, x: Float[Array, "P d"] | None = None, dtype=jnp.float64):
+        """NumPyro model: sample theta (and record `phi` at `x`)."""
+
+    @abc.abstractmethod
+    def apply(self, theta: Theta, x: Float[Array, "P d"]) -> Float[Array, " P"]:
+        """phi_theta(x) for one parameter draw."""
+
+    @abc.abstractmethod
+    def nngp_kernel(self, x1: Float[Array, "P1 d"], x2: Float[Array, "P2 d"]) -> Float[Array, "P1 P2"]:
+        """The infinite-width two-point function K(x1, x2)."""
+
+    # ---- shared machinery (works for any architecture) -------------------------------
+    def params(self) -> dict:
+        """The constructor arguments, as plain Python values (for metadata and cards)."""
+        out = {}
+        for f in self.__dataclass_fields__:
+            v = getattr(self, f)
+            out[f] = v if isinstance(v, (int, float, str, bool)) else repr(v)
+        return out
+
+    @property
+    def name(self) -> str:
+        return type(self).__name__
+
+    def check_points(self, x, name: str = "x") -> np.ndarray:
+        """Validate points against this architecture's input dimension."""
+        return _check_points(name, x, self.d)
+
+    def sample_theta(self, key: PRNGKeyArray, dtype=jnp.float64) -> Theta:
+        """One draw of theta from `prior`."""
+        tr = handlers.trace(handlers.seed(self.prior, key)).get_trace(None, dtype)
+        return {k: v["value"] for k, v in tr.items() if v["type"] == "sample"}
+
+    def sample_fields(
+        self, keys: PRNGKeyArray, x: Float[Array, "P d"], dtype=jnp.float64
+    ) -> Float[Array, "M P"]:
+        """phi at `x` for one network per key (keys of shape (M,)); jit-friendly.
+
+        The default draws theta from the NumPyro prior; subclasses may override
+        with an exactly equivalent, faster sampler.
+        """
+
+        def one(k):
+            return handlers.seed(self.prior, k)(x, dtype)
+
+        return jax.vmap(one)(keys)
+
+
+def _gauss_hermite(n: int):
+    z, w = np.polynomial.hermite_e.hermegauss(n)
+    return z, w / math.sqrt(2.0 * math.pi)
+
+
+class IIDNeuronArchitecture(Architecture):
+    """phi(x) = b + sum_{i<N} a_i h(theta_i; x), with i.i.d. neurons theta_i,
+    a_i ~ N(0, readout_std^2 / N) and b ~ N(0, bias_std^2).
+
+    The cumulants add over neurons: kappa_n(phi) = N^(1 - n/2) readout_std^n
+    kappa_n(u) for n > 2, with u = w h(x), w ~ N(0, 1) (seed eq. 2.28 with
+    Xi_2 = 1, Xi_4 = 3).
+    """
+
+    width: eqx.AbstractVar[int]
+    has_exact_cumulants: ClassVar[bool] = True
+    readout_site: ClassVar[str] = "W1"
+    bias_site: ClassVar[str] = "b1"
+
+    @property
+    @abc.abstractmethod
+    def readout_std(self) -> float:
+        """Standard deviation of sqrt(N) * a_i."""
+
+    @property
+    @abc.abstractmethod
+    def bias_std(self) -> float:
+        """Standard deviation of the output bias (0 for none)."""
+
+    @abc.abstractmethod
+    def neuron_prior(self, dtype=jnp.float64) -> Theta:
+        """Sample one neuron's hidden parameters (vectorised by the enclosing plate);
+        return them by site name."""
+
+    @abc.abstractmethod
+    def features(self, hidden: Theta, x: Float[Array, "P d"]) -> Float[Array, "N P"]:
+        """h(theta_i; x) for every neuron in `hidden` (leading neuron axis)."""
+
+    @abc.abstractmethod
+    def neuron_moment(self, x: Float[Array, "K d"]) -> float:
+        """E[h(x_1) ... h(x_K)] for one neuron, exactly (closed form or quadrature)."""
+
+    # ---- generic pieces --------------------------------------------------------------
+    def prior(self, x=None, dtype=jnp.float64):
+        n = self.width
+        with numpyro.plate("neurons", n):
+            theta = dict(self.neuron_prior(dtype))
+            theta[self.readout_site] = numpyro.sample(
+                self.readout_site, dist.Normal(jnp.zeros((), dtype), self.readout_std / math.sqrt(n))
+            )
+        if self.bias_std > 0:
+            theta[self.bias_site] = numpyro.sample(
+                self.bias_site, dist.Normal(jnp.zeros((), dtype), self.bias_std)
+            )
+        if x is None:
+            return None
+        phi = self.apply(theta, jnp.asarray(x, dtype))
+        return numpyro.deterministic("phi", phi)
+
+    def hidden_sites(self, theta: Theta) -> Theta:
+        return {k: v for k, v in theta.items() if k not in (self.readout_site, self.bias_site)}
+
+    def apply(self, theta, x):
+        h = self.features(self.hidden_sites(theta), x)
+        out = jnp.einsum("n,np->p", theta[self.readout_site], h, precision=jax.lax.Precision.HIGHEST)
+        if self.bias_std > 0:
+            out = out + theta[self.bias_site]
+        return out
+
+    def sample_hidden(self, key, dtype=jnp.float64) -> Theta:
+        """One network's hidden parameters (all N neurons)."""
+
+        def model():
+            with numpyro.plate("neurons", self.width):
+                return self.neuron_prior(dtype)
+
+        return handlers.seed(model, key)()
+
+    def sample_fields(self, keys, x, dtype=jnp.float64):
+        """Exact collapsed sampler: given the hidden layer, phi is Gaussian with
+        covariance (s^2/N) H^T H + b^2, so the readout is drawn in P dimensions
+        instead of N (exact in distribution; used when N > P)."""
+        x = jnp.asarray(x, dtype)
+        n, p = self.width, x.shape[0]
+        if n <= p or p > 32:
+            return super().sample_fields(keys, x, dtype)
+        s2 = self.readout_std**2 / n
+        b2 = self.bias_std**2
+
+        def one(k):
+            k1, k2 = jax.random.split(k)
+            h = self.features(self.sample_hidden(k1, dtype), x)
+            gram = s2 * jnp.einsum("np,nq->pq", h, h, precision=jax.lax.Precision.HIGHEST) + b2
+            eps = jax.random.normal(k2, (p,), dtype)
+            return _psd_cholesky(gram) @ eps
+
+        return jax.vmap(one)(keys)
+
+    def nngp_kernel(self, x1, x2):
+        x1 = jnp.asarray(x1)
+        x2 = jnp.asarray(x2)
+        pair = jax.vmap(jax.vmap(lambda a, b: self.neuron_moment(jnp.stack([a, b])), (None, 0)), (0, None))
+        return self.bias_std**2 + self.readout_std**2 * pair(x1, x2)
+
+    def neuron_moments_table(self, x: Float[Array, "P d"], order: int) -> Callable:
+        """Memoised E[h(x_{i1})...h(x_{ik})] over sorted index tuples, k <= order."""
+        x = np.asarray(x, np.float64)
+        cache: dict[tuple[int, ...], float] = {}
+
+        def moment(idx: tuple[int, ...]) -> float:
+            key = tuple(sorted(idx))
+            if key not in cache:
+                cache[key] = float(self.neuron_moment(jnp.asarray(x[list(key)])))
+            return cache[key]
+
+        return moment
+
+
+def _psd_cholesky(a: Float[Array, "P P"]) -> Float[Array, "P P"]:
+    """Lower factor L with L L^T = a for a positive *semi*-definite a (unrolled, small P).
+
+    A pivot that is zero to rounding gets a zero column, so rank-deficient
+    matrices (repeated points, dead ReLU neurons) are factored exactly.
+    """
+    p = a.shape[0]
+    tol = jnp.finfo(a.dtype).eps * 64 * jnp.max(jnp.abs(jnp.diag(a)))
+    cols = []
+    for j in range(p):
+        lj = a[:, j]
+        for k, ck in enumerate(cols):
+            lj = lj - ck * ck[j]
+        piv = lj[j]
+        ok = piv > tol
+        inv = jnp.where(ok, jax.lax.rsqrt(jnp.where(ok, piv, 1.0)), 0.0)
+        mask = (jnp.arange(p) >= j).astype(a.dtype)
+        cols.append(lj * inv * mask)
+    return jnp.stack(cols, axis=1)

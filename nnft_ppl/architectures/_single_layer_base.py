@@ -1,0 +1,69 @@
+"""Abstract single-hidden-layer network phi(x) = b1 + sum_i W1_i sigma(W0_i . x + b0_i)
+in the conventions of arXiv:2008.08601: W0 ~ N(0, sw^2/d), b0 ~ N(0, sb^2),
+W1 ~ N(0, sw^2/N), b1 ~ N(0, sb^2)."""
+
+from __future__ import annotations
+
+import abc
+import math
+
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+import numpyro
+import numpyro.distributions as dist
+
+from .. import _validate as V
+from ._activations import Activation, gaussian_dual, gaussian_moment
+from ._base import IIDNeuronArchitecture
+
+
+class AbstractSingleLayer(IIDNeuronArchitecture):
+    width: eqx.AbstractVar[int]
+    d: eqx.AbstractVar[int]
+    sw: eqx.AbstractVar[float]
+    sb: eqx.AbstractVar[float]
+
+    def __check_init__(self):
+        V.integer("width", self.width)
+        V.integer("d", self.d)
+        V.positive("sw", self.sw)
+        V.positive("sb", self.sb)
+
+    @property
+    @abc.abstractmethod
+    def act(self) -> Activation:
+        """The activation and its Gaussian dual."""
+
+    @property
+    def readout_std(self) -> float:
+        return self.sw
+
+    @property
+    def bias_std(self) -> float:
+        return self.sb
+
+    def neuron_prior(self, dtype=jnp.float64):
+        zero = jnp.zeros((), dtype)
+        w0 = numpyro.sample("W0", dist.Normal(zero, self.sw / math.sqrt(self.d)).expand([self.d]).to_event(1))
+        b0 = numpyro.sample("b0", dist.Normal(zero, self.sb))
+        return {"W0": w0, "b0": b0}
+
+    def preactivation(self, hidden, x):
+        return jnp.einsum("nd,pd->np", hidden["W0"], x, precision=jax.lax.Precision.HIGHEST) + hidden["b0"][:, None]
+
+    def features(self, hidden, x):
+        return self.act.fn(self.preactivation(hidden, x))
+
+    def preactivation_cov(self, x):
+        """Covariance of (W0 . x_j + b0)_j over points x (K, d)."""
+        x = jnp.asarray(x)
+        return self.sb**2 + self.sw**2 * (x @ x.T) / self.d
+
+    def neuron_moment(self, x):
+        c = self.preactivation_cov(x)
+        if x.shape[0] == 2:
+            return gaussian_dual(self.act, c[0, 0], c[0, 1], c[1, 1])
+        if x.shape[0] == 1:
+            return gaussian_moment(self.act.fn, c)
+        return gaussian_moment(self.act.fn, c)
