@@ -1,0 +1,118 @@
+# ruff: noqa: F722  (jaxtyping shape strings are not Python expressions)
+"""Infinite-width (NNGP) kernels of the zoo as GPJax kernels.
+
+`NNGPKernel` wraps any `Architecture`: its `nngp_kernel` becomes a GPJax 1.x
+`AbstractKernel` whose prior scales (every float field of the architecture: `sw`,
+`sb`, `sa`, `sigma`, `lengthscale`, ...) are trainable `PositiveReal` parameters.
+"""
+
+from __future__ import annotations
+
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+import lineax as lx
+from gpjax.kernels import AbstractKernel, ArcCosine, Constant
+from gpjax.parameters import PositiveReal, val
+from jaxtyping import Array, Float
+
+from .._errors import NNFTError
+from ..architectures import Architecture, ReLUNet
+
+
+def scale_fields(arch: Architecture) -> tuple[str, ...]:
+    """The architecture's continuous prior scales: its float-valued fields, in declaration order."""
+    return tuple(
+        f
+        for f in arch.__dataclass_fields__
+        if isinstance(getattr(arch, f), float) and not isinstance(getattr(arch, f), bool)
+    )
+
+
+class NNGPKernel(AbstractKernel):
+    """The NNGP kernel of `arch` as a GPJax kernel with trainable prior scales.
+
+    `template` fixes the architecture's discrete structure (width, depth, activation,
+    features); `scales` holds its float fields as `PositiveReal` parameters.
+    """
+
+    template: Architecture = eqx.field(static=True)
+    scales: dict
+    name: str = eqx.field(static=True)
+
+    def __init__(self, arch: Architecture, trainable: tuple[str, ...] | None = None):
+        if not isinstance(arch, Architecture):
+            raise NNFTError(f"arch: expected an Architecture, got {type(arch).__name__}")
+        names = scale_fields(arch)
+        trainable = names if trainable is None else tuple(trainable)
+        unknown = set(trainable) - set(names)
+        if unknown:
+            raise NNFTError(f"trainable: {sorted(unknown)} are not float scales of {arch.name}; known: {list(names)}")
+        self.template = arch
+        self.scales = {n: PositiveReal(jnp.asarray(getattr(arch, n), jnp.float64)) for n in trainable}
+        self.name = f"NNGP[{arch.name}]"
+        super().__init__(n_dims=arch.d)
+
+    @property
+    def arch(self) -> Architecture:
+        """The architecture with the current (constrained) scale values."""
+        names = tuple(self.scales)
+        if not names:
+            return self.template
+        return eqx.tree_at(
+            lambda a: tuple(getattr(a, n) for n in names),
+            self.template,
+            tuple(val(self.scales[n]) for n in names),
+            is_leaf=lambda x: x is None,
+        )
+
+    def values(self) -> dict[str, float]:
+        """Current scale values as plain floats."""
+        return {n: float(val(p)) for n, p in self.scales.items()}
+
+    def __call__(self, x: Float[Array, " D"], y: Float[Array, " D"]) -> Float[Array, ""]:
+        return self.arch.nngp_kernel(jnp.atleast_1d(x)[None, :], jnp.atleast_1d(y)[None, :])[0, 0]
+
+    # whole matrices in one call: the architecture's kernel is already vectorised
+    def cross_covariance(self, x: Float[Array, "N D"], y: Float[Array, "M D"]) -> Float[Array, "N M"]:
+        return self.arch.nngp_kernel(jnp.atleast_2d(x), jnp.atleast_2d(y))
+
+    def gram(self, x: Float[Array, "N D"]) -> lx.AbstractLinearOperator:
+        k = self.cross_covariance(x, x)
+        return lx.TaggedLinearOperator(lx.MatrixLinearOperator(0.5 * (k + k.T)), lx.positive_semidefinite_tag)
+
+    def diagonal(self, x: Float[Array, "N D"]) -> lx.AbstractLinearOperator:
+        k = self.arch.nngp_kernel
+        diag = jax.vmap(lambda xi: k(xi[None, :], xi[None, :])[0, 0])(jnp.atleast_2d(x))
+        return lx.TaggedLinearOperator(lx.DiagonalLinearOperator(diag), lx.positive_semidefinite_tag)
+
+    def with_arch(self, arch: Architecture) -> NNGPKernel:
+        """A kernel for `arch` keeping this kernel's choice of trainable scales."""
+        return NNGPKernel(arch, tuple(self.scales))
+
+
+def arch_from_kernel(kernel: NNGPKernel) -> Architecture:
+    """The architecture rebuilt (validated) with the kernel's fitted scales as floats."""
+    base = kernel.template
+    kw = {f: getattr(base, f) for f in base.__dataclass_fields__}
+    kw.update(kernel.values())
+    return type(base)(**kw)
+
+
+def relu_as_arccosine(arch: ReLUNet) -> AbstractKernel:
+    """GPJax's own kernel equal to the ReLUNet NNGP kernel: `Constant(sb^2) + ArcCosine(order=1)`.
+
+    With pre-activation covariance sb^2 + sw^2 x.y/d, E[relu(u) relu(v)] is the order-1
+    arc-cosine kernel / 2 with weight variance sw^2/d and bias variance sb^2, so the
+    variance is sw^2 / 2 and the constant sb^2.
+    """
+    if not isinstance(arch, ReLUNet):
+        raise NNFTError(f"arch: expected a ReLUNet, got {type(arch).__name__}")
+    arc = ArcCosine(
+        order=1,
+        variance=arch.sw**2 / 2.0,
+        weight_variance=arch.sw**2 / arch.d,
+        bias_variance=arch.sb**2,
+        n_dims=arch.d,
+    )
+    return Constant(constant=jnp.asarray(arch.sb**2)) + arc
