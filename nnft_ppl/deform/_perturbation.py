@@ -1,0 +1,89 @@
+"""First-order (one-vertex) Feynman diagrams of a polynomial deformation of a Gaussian ensemble.
+
+With free propagator G and V = sum_k c_k phi^k integrated over the box, the first-order shift of
+the connected n-point function is the single-vertex diagram with (k - n)/2 self-loops:
+
+    dG_n^c(x_1..x_n) = - sum_k c_k k!/(k-n)! (k-n-1)!! integral d^dz G(z,z)^((k-n)/2) prod_i G(x_i, z),
+
+for k >= n, k - n even. For V = lam phi^4/4! this is G4c = -lam integral G G G G and
+dG2 = -(lam/2) integral G(x,z) G(z,z) G(z,y). The integrals use the same quadrature as S_int.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+
+import jax.numpy as jnp
+import numpy as np
+from jaxtyping import Array, Float
+
+from .._errors import NNFTError
+from ..architectures import Architecture, IIDNeuronArchitecture
+from ._potentials import Potential
+from ._quadrature import Quadrature
+
+
+def _double_factorial(n: int) -> int:
+    return 1 if n <= 0 else math.prod(range(n, 0, -2))
+
+
+def first_order(
+    arch: Architecture, potential: Potential, quad: Quadrature, x: Float[Array, "P d"], n: int
+) -> np.ndarray:
+    """The first-order shift of the connected n-point function, a (P,)*n tensor, using the
+    architecture's NNGP kernel as the free propagator."""
+    coeffs = potential.coefficients()
+    if coeffs is None:
+        raise NNFTError(f"potential {potential.describe()} is not polynomial: no Feynman rules")
+    if n not in (1, 2, 3, 4):
+        raise NNFTError(f"n must be 1, 2, 3 or 4, got {n!r}")
+    x = arch.check_points(x)
+    z = jnp.asarray(quad.points)
+    gxz = np.asarray(arch.nngp_kernel(jnp.asarray(x), z))  # (P, Q)
+    gzz = np.asarray(arch.nngp_kernel(z, z)).diagonal()  # (Q,)
+    vertex = np.zeros_like(gzz)
+    for k, ck in coeffs.items():
+        if k >= n and (k - n) % 2 == 0 and ck != 0.0:
+            m = k - n
+            vertex = vertex + ck * math.factorial(k) / math.factorial(m) * _double_factorial(m - 1) * gzz ** (m // 2)
+    letters = "abcd"[:n]
+    legs = ",".join(f"{a}q" for a in letters)
+    return -np.einsum(f"q,q,{legs}->{letters}", quad.weights, vertex, *([gxz] * n))
+
+
+def first_order_g4c(arch, lam: float, quad: Quadrature, x) -> np.ndarray:
+    """G4c(x1..x4) = -lam integral d^dz G(x1,z) G(x2,z) G(x3,z) G(x4,z) for V = lam phi^4/4!."""
+    from ._potentials import Phi4
+
+    return first_order(arch, Phi4(lam), quad, x, 4)
+
+
+def first_order_dg2(arch, lam: float, quad: Quadrature, x) -> np.ndarray:
+    """dG2(x,y) = -(lam/2) integral d^dz G(x,z) G(z,z) G(z,y) for V = lam phi^4/4!."""
+    from ._potentials import Phi4
+
+    return first_order(arch, Phi4(lam), quad, x, 2)
+
+
+def base_connected4(arch: Architecture, x: Float[Array, "P d"]) -> np.ndarray:
+    """The base ensemble's own exact finite-width G4c (the 1/N part subtracted before comparing
+    with the diagram). Uses `nnft_ppl.theory.exact_connected` where available."""
+    try:
+        from ..theory import exact_connected
+    except ImportError:
+        exact_connected = None
+    if exact_connected is not None:
+        return np.asarray(exact_connected(arch, x, order=4))
+    if not isinstance(arch, IIDNeuronArchitecture):  # pragma: no cover - theory module covers the rest
+        raise NNFTError(f"arch: no exact finite-width G4c for {type(arch).__name__}")
+    x = arch.check_points(x)
+    p = x.shape[0]
+    mom = arch.neuron_moments_table(x, 4)
+    out = np.empty((p,) * 4)
+    for t in itertools.combinations_with_replacement(range(p), 4):
+        i, j, k, l = t
+        v = 3 * mom(t) - (mom((i, j)) * mom((k, l)) + mom((i, k)) * mom((j, l)) + mom((i, l)) * mom((j, k)))
+        for perm in set(itertools.permutations(t)):
+            out[perm] = v
+    return out * arch.readout_std**4 / arch.width
