@@ -16,6 +16,9 @@ from numpyro.diagnostics import effective_sample_size
 
 from .._errors import NNFTError
 
+Fields = Float[Array, "C S P"]
+Draws = Float[Array, "C S ..."]
+
 
 class Estimate(NamedTuple):
     """value and its MC standard error (same shape), and the ESS used."""
@@ -32,7 +35,7 @@ def _check(phi) -> np.ndarray:
     return phi
 
 
-def mean_with_se(values: Float[Array, "C S ..."]) -> Estimate:
+def mean_with_se(values: Draws) -> Estimate:
     """Mean over chains and draws of a per-draw statistic, with SE = sd / sqrt(ESS)."""
     v = np.asarray(values, np.float64)
     if v.ndim < 2 or v.shape[1] < 4:
@@ -57,7 +60,7 @@ def _fill(vals: np.ndarray, tuples, p: int, order: int) -> np.ndarray:
     return out
 
 
-def moments(phi: Float[Array, "C S P"], order: int) -> Estimate:
+def moments(phi: Fields, order: int) -> Estimate:
     """Full moments G_n(x_i1..x_in) = E[phi_i1 ... phi_in] as (P,)*n tensors with SE."""
     phi = _check(phi)
     p = phi.shape[2]
@@ -67,7 +70,7 @@ def moments(phi: Float[Array, "C S P"], order: int) -> Estimate:
     return Estimate(*(_fill(a, tuples, p, order) for a in est))
 
 
-def connected2(phi: Float[Array, "C S P"]) -> Estimate:
+def connected2(phi: Fields) -> Estimate:
     """The connected two-point function (covariance) with SE."""
     phi = _check(phi)
     c = phi - phi.mean(axis=(0, 1))
@@ -75,7 +78,7 @@ def connected2(phi: Float[Array, "C S P"]) -> Estimate:
     return _with_influence(psi.mean(axis=(0, 1)), psi)
 
 
-def connected4(phi: Float[Array, "C S P"]) -> Estimate:
+def connected4(phi: Fields) -> Estimate:
     """The connected four-point function (fourth joint cumulant) as a (P,)^4 tensor with SE.
 
     The influence function of kappa_4 = m4 - (m2 m2 + 2 perms) in central moments is
@@ -88,13 +91,13 @@ def connected4(phi: Float[Array, "C S P"]) -> Estimate:
     m3 = np.einsum("si,sj,sk->ijk", flat, flat, flat) / flat.shape[0]
     tuples = list(itertools.combinations_with_replacement(range(p), 4))
     vals, psis = [], []
-    for i, j, k, l in tuples:
-        prod4 = c[..., i] * c[..., j] * c[..., k] * c[..., l]
-        val = prod4.mean() - (k2[i, j] * k2[k, l] + k2[i, k] * k2[j, l] + k2[i, l] * k2[j, k])
+    for i, j, k, m in tuples:
+        prod4 = c[..., i] * c[..., j] * c[..., k] * c[..., m]
+        val = prod4.mean() - (k2[i, j] * k2[k, m] + k2[i, k] * k2[j, m] + k2[i, m] * k2[j, k])
         psi = prod4.copy()
-        for (a, b), (e, f) in (((i, j), (k, l)), ((i, k), (j, l)), ((i, l), (j, k))):
+        for (a, b), (e, f) in (((i, j), (k, m)), ((i, k), (j, m)), ((i, m), (j, k))):
             psi -= c[..., a] * c[..., b] * k2[e, f] + k2[a, b] * c[..., e] * c[..., f]
-        psi -= c[..., i] * m3[j, k, l] + c[..., j] * m3[i, k, l] + c[..., k] * m3[i, j, l] + c[..., l] * m3[i, j, k]
+        psi -= c[..., i] * m3[j, k, m] + c[..., j] * m3[i, k, m] + c[..., k] * m3[i, j, m] + c[..., m] * m3[i, j, k]
         vals.append(val)
         psis.append(psi)
     est = _with_influence(np.asarray(vals), np.stack(psis, axis=-1))

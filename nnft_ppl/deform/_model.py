@@ -14,6 +14,11 @@ from ..architectures import Architecture
 from ._potentials import Potential
 from ._quadrature import Quadrature
 
+Points = Float[Array, "P d"]
+QuadFields = Float[Array, "*batch Q"]
+Batch = Float[Array, "*batch"]
+Scalar = Float[Array, ""]
+
 
 class Deformed(eqx.Module):
     """The interacting ensemble P_lam(theta) ∝ P(theta) exp(-S_int[phi_theta]) with
@@ -40,15 +45,15 @@ class Deformed(eqx.Module):
             raise NNFTError(f"quad has d = {self.quad.d} but the architecture has d = {self.arch.d}")
         self.potential.check_bounded(self.allow_unbounded)
 
-    def action(self, phi_quad: Float[Array, "*batch Q"]) -> Float[Array, "*batch"]:
+    def action(self, phi_quad: QuadFields) -> Batch:
         """S_int from the field at the quadrature points."""
         return jnp.sum(jnp.asarray(self.quad.weights, phi_quad.dtype) * self.potential(phi_quad), axis=-1)
 
-    def action_of_theta(self, theta: dict) -> Float[Array, ""]:
+    def action_of_theta(self, theta: dict) -> Scalar:
         """S_int for one parameter draw (for landscape plots)."""
         return self.action(self.arch.apply(theta, jnp.asarray(self.quad.points)))
 
-    def __call__(self, x: Float[Array, "P d"] | None = None, dtype=jnp.float64):
+    def __call__(self, x: Points | None = None, dtype=jnp.float64):
         zq = jnp.asarray(self.quad.points, dtype)
         q = zq.shape[0]
         pts = zq if x is None else jnp.concatenate([jnp.asarray(x, dtype), zq], axis=0)

@@ -23,14 +23,14 @@ from ..architectures import Architecture, IIDNeuronArchitecture
 from ._potentials import Potential
 from ._quadrature import Quadrature
 
+Points = Float[Array, "P d"]
+
 
 def _double_factorial(n: int) -> int:
     return 1 if n <= 0 else math.prod(range(n, 0, -2))
 
 
-def first_order(
-    arch: Architecture, potential: Potential, quad: Quadrature, x: Float[Array, "P d"], n: int
-) -> np.ndarray:
+def first_order(arch: Architecture, potential: Potential, quad: Quadrature, x: Points, n: int) -> np.ndarray:
     """The first-order shift of the connected n-point function, a (P,)*n tensor, using the
     architecture's NNGP kernel as the free propagator."""
     coeffs = potential.coefficients()
@@ -66,7 +66,7 @@ def first_order_dg2(arch, lam: float, quad: Quadrature, x) -> np.ndarray:
     return first_order(arch, Phi4(lam), quad, x, 2)
 
 
-def base_connected4(arch: Architecture, x: Float[Array, "P d"]) -> np.ndarray:
+def base_connected4(arch: Architecture, x: Points) -> np.ndarray:
     """The base ensemble's own exact finite-width G4c (the 1/N part subtracted before comparing
     with the diagram). Uses `nnft_ppl.theory.exact_connected` where available."""
     try:
@@ -82,8 +82,8 @@ def base_connected4(arch: Architecture, x: Float[Array, "P d"]) -> np.ndarray:
     mom = arch.neuron_moments_table(x, 4)
     out = np.empty((p,) * 4)
     for t in itertools.combinations_with_replacement(range(p), 4):
-        i, j, k, l = t
-        v = 3 * mom(t) - (mom((i, j)) * mom((k, l)) + mom((i, k)) * mom((j, l)) + mom((i, l)) * mom((j, k)))
+        i, j, k, m = t
+        v = 3 * mom(t) - (mom((i, j)) * mom((k, m)) + mom((i, k)) * mom((j, m)) + mom((i, m)) * mom((j, k)))
         for perm in set(itertools.permutations(t)):
             out[perm] = v
     return out * arch.readout_std**4 / arch.width

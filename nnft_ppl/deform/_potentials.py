@@ -37,7 +37,7 @@ def _finite(name: str, value) -> float:
 class Potential(eqx.Module):
     """A local potential V(phi), applied elementwise."""
 
-    def __call__(self, phi: Float[Array, "..."]) -> Float[Array, "..."]:
+    def __call__(self, phi: Float[Array, ...]) -> Float[Array, ...]:
         raise NotImplementedError
 
     def coefficients(self) -> dict[int, float] | None:

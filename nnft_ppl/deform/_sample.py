@@ -15,6 +15,8 @@ from .. import _validate as V
 from .._errors import NNFTError
 from ._model import Deformed
 
+Points = Float[Array, "P d"]
+
 EXTRA_FIELDS = ("diverging", "accept_prob", "num_steps", "potential_energy", "energy", "adapt_state.step_size")
 
 
@@ -44,7 +46,7 @@ def choose_chain_method(num_chains: int) -> str:
 
 def sample_deformed(
     model: Deformed,
-    x: Float[Array, "P d"],
+    x: Points,
     key: PRNGKeyArray,
     *,
     num_warmup: int = 500,
@@ -70,12 +72,19 @@ def sample_deformed(
     if chain_method not in ("sequential", "vectorized", "parallel"):
         raise NNFTError(f"chain_method must be auto, sequential, vectorized or parallel, got {chain_method!r}")
     if kernel == "nuts":
-        k = NUTS(model, target_accept_prob=target_accept_prob, max_tree_depth=max_tree_depth,
-                 init_strategy=init_to_sample)
+        k = NUTS(
+            model, target_accept_prob=target_accept_prob, max_tree_depth=max_tree_depth, init_strategy=init_to_sample
+        )
     else:
         k = HMC(model, target_accept_prob=target_accept_prob, init_strategy=init_to_sample)
-    mcmc = MCMC(k, num_warmup=num_warmup, num_samples=num_samples, num_chains=num_chains,
-                chain_method=chain_method, progress_bar=progress)
+    mcmc = MCMC(
+        k,
+        num_warmup=num_warmup,
+        num_samples=num_samples,
+        num_chains=num_chains,
+        chain_method=chain_method,
+        progress_bar=progress,
+    )
     xj = jnp.asarray(x, dtype)
     t0 = time.perf_counter()
     mcmc.run(key, xj, dtype, extra_fields=EXTRA_FIELDS)
@@ -85,7 +94,14 @@ def sample_deformed(
     stats = {k.replace("adapt_state.", ""): np.asarray(v) for k, v in extra.items()}
     samples = {k: np.asarray(v) for k, v in samples.items()}
     meta = dict(model.metadata())
-    meta.update(kernel=kernel, chain_method=chain_method, num_chains=num_chains, num_warmup=num_warmup,
-                num_samples=num_samples, dtype=str(jnp.dtype(dtype)), elapsed_s=elapsed,
-                backend=jax.default_backend())
+    meta.update(
+        kernel=kernel,
+        chain_method=chain_method,
+        num_chains=num_chains,
+        num_warmup=num_warmup,
+        num_samples=num_samples,
+        dtype=str(jnp.dtype(dtype)),
+        elapsed_s=elapsed,
+        backend=jax.default_backend(),
+    )
     return DeformedRun(samples, stats, x, elapsed, meta)
