@@ -1,1 +1,68 @@
-"""(in progress)"""
+"""Symmetry statistics and Osterwalder-Schrader checks that any ensemble can be run through.
+
+Inputs are ArviZ DataTrees (or Datasets/arrays) holding field samples `phi` (chain, draw,
+point[, out]) with their points `x`; i.i.d. trees come from `prior_ensemble`,
+`transformed_ensemble` and friends, MCMC trees from `nnft_ppl.deform`. Every test returns a
+`SymmetryResult` (estimate, standard error (i.i.d. or ESS-based), statistic, Holm-corrected
+p-value, verdict); `attach_results` writes them back into the tree as a `symmetry` group.
+"""
+
+from ._arviz import attach_results, read_results
+from ._core import DEFAULT_ALPHA, SymmetryResult, holm, mean_se, z_result, zero_test
+from ._data import Fields, as_fields, fields_datatree, prior_ensemble, transformed_ensemble
+from ._deformed import deformed_ensemble
+from ._models import FreeCosNet, VectorGaussNet, kernel_sampler
+from .invariance import (
+    haar_rotation,
+    internal_so_test,
+    invariance_test,
+    permutation_test,
+    random_rotations,
+    rotation_test,
+    translation_test,
+    z2_test,
+)
+from .os_axioms import (
+    cluster_ensemble,
+    cluster_test,
+    reflect,
+    reflection_ensemble,
+    reflection_positivity_kernel,
+    reflection_positivity_test,
+)
+from .power import smallest_detected
+
+__all__ = [
+    "DEFAULT_ALPHA",
+    "Fields",
+    "FreeCosNet",
+    "SymmetryResult",
+    "VectorGaussNet",
+    "as_fields",
+    "attach_results",
+    "cluster_ensemble",
+    "cluster_test",
+    "deformed_ensemble",
+    "fields_datatree",
+    "haar_rotation",
+    "holm",
+    "internal_so_test",
+    "invariance_test",
+    "kernel_sampler",
+    "mean_se",
+    "permutation_test",
+    "prior_ensemble",
+    "random_rotations",
+    "read_results",
+    "reflect",
+    "reflection_ensemble",
+    "reflection_positivity_kernel",
+    "reflection_positivity_test",
+    "rotation_test",
+    "smallest_detected",
+    "transformed_ensemble",
+    "translation_test",
+    "z2_test",
+    "z_result",
+    "zero_test",
+]

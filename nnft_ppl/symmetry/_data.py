@@ -1,0 +1,213 @@
+"""Ensembles as ArviZ DataTrees: reading field samples out of any results tree, and
+building trees of i.i.d. prior draws (optionally at transformed copies of the points).
+
+Layout read and written: a group (default `posterior`) with `phi` of dims
+(chain, draw, point[, out]); the points `x` of dims (point, dim) as a coordinate, a
+variable (of that group or of `constant_data`/`observed_data`) or an attribute; the
+attribute `kind` ("iid" or "mcmc", default "mcmc" for a `posterior` without it).
+Transformed copies live in `phi_g` (chain, draw, transform, point[, out]) with
+points `x_g` (transform, point, dim).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import xarray as xr
+from jaxtyping import Array, Float, PRNGKeyArray
+
+from .._errors import NNFTError
+from .._validate import integer
+from .._validate import points as _points
+from ._core import MIN_SAMPLES, check_kind
+
+Sampler = Callable[[PRNGKeyArray, Float[Array, "P d"]], Float[Array, "M P"]]
+
+
+@dataclasses.dataclass
+class Fields:
+    """Field samples phi (chain, draw, point, out) at points x (point, dim), plus the draw kind."""
+
+    phi: np.ndarray
+    x: np.ndarray
+    kind: str
+    phi_g: np.ndarray | None = None  # (chain, draw, transform, point, out)
+    x_g: np.ndarray | None = None  # (transform, point, dim)
+
+    @property
+    def n(self) -> int:
+        return self.phi.shape[0] * self.phi.shape[1]
+
+    @property
+    def n_out(self) -> int:
+        return self.phi.shape[-1]
+
+
+def _find_x(tree, ds: xr.Dataset, name: str):
+    if name in ds.coords or name in ds.data_vars:
+        return np.asarray(ds[name].values)
+    if name in ds.attrs:
+        return np.asarray(ds.attrs[name])
+    if isinstance(tree, xr.DataTree):
+        for g in ("constant_data", "observed_data"):
+            if g in tree.children and name in tree[g].dataset.variables:
+                return np.asarray(tree[g].dataset[name].values)
+        if name in tree.attrs:
+            return np.asarray(tree.attrs[name])
+    return None
+
+
+def as_fields(data, group: str = "posterior", var: str = "phi", x=None, kind: str | None = None) -> Fields:
+    """Read field samples from a DataTree, a Dataset, or an array.
+
+    An array is (draw, point), (draw, point, out) or (chain, draw, point, out) and needs `x`
+    (default: i.i.d.). Shapes are checked against the points; bad input raises `NNFTError`.
+    """
+    if isinstance(data, Fields):
+        return data
+    tree = data
+    if isinstance(data, xr.DataTree):
+        if group not in data.children:
+            raise NNFTError(f"data: DataTree has no group {group!r}; groups: {sorted(data.children)}")
+        ds = data[group].to_dataset()
+    elif isinstance(data, xr.Dataset):
+        ds = data
+    else:
+        arr = np.asarray(data, np.float64)
+        if arr.ndim == 2:
+            arr = arr[None, :, :, None]
+        elif arr.ndim == 3:
+            arr = arr[None]
+        if arr.ndim != 4:
+            raise NNFTError(f"data: field array must have 2 to 4 dims, got shape {np.shape(data)}")
+        if x is None:
+            raise NNFTError("x: field arrays need the points x")
+        return _checked(arr, x, kind or "iid")
+    if var not in ds.data_vars:
+        raise NNFTError(f"data: group {group!r} has no variable {var!r}; variables: {sorted(ds.data_vars)}")
+    da = ds[var]
+    for dim in ("chain", "draw"):
+        if dim not in da.dims:
+            raise NNFTError(f"data: {var!r} must have dims (chain, draw, point[, out]), got {da.dims}")
+    rest = [dm for dm in da.dims if dm not in ("chain", "draw")]
+    if len(rest) not in (1, 2):
+        raise NNFTError(f"data: {var!r} must have one point dim and optionally one out dim, got {da.dims}")
+    arr = da.transpose("chain", "draw", *rest).values.astype(np.float64)
+    if arr.ndim == 3:
+        arr = arr[..., None]
+    if x is None:
+        x = _find_x(tree, ds, "x")
+    if x is None:
+        raise NNFTError("x: no points found (coordinate, variable or attribute 'x'); pass x=")
+    kind = kind or ds.attrs.get("kind") or (tree.attrs.get("kind") if isinstance(tree, xr.DataTree) else None)
+    f = _checked(arr, x, kind or "mcmc")
+    if var + "_g" in ds.data_vars:
+        g = ds[var + "_g"]
+        grest = [dm for dm in g.dims if dm not in ("chain", "draw")]
+        garr = g.transpose("chain", "draw", *grest).values.astype(np.float64)
+        if garr.ndim == 4:
+            garr = garr[..., None]
+        xg = _find_x(tree, ds, "x_g")
+        if xg is None or garr.shape[:2] != f.phi.shape[:2] or garr.shape[3:] != f.phi.shape[2:]:
+            raise NNFTError(f"data: {var}_g is inconsistent with {var} or lacks its points x_g")
+        f.phi_g, f.x_g = garr, np.asarray(xg, np.float64)
+    return f
+
+
+def _checked(arr: np.ndarray, x, kind: str) -> Fields:
+    x = _points("x", x)
+    if arr.shape[2] != x.shape[0]:
+        raise NNFTError(f"x: {x.shape[0]} points but the fields have {arr.shape[2]}")
+    if arr.shape[0] * arr.shape[1] < MIN_SAMPLES:
+        raise NNFTError(f"data: {arr.shape[0] * arr.shape[1]} samples; at least {MIN_SAMPLES} are needed")
+    if not np.all(np.isfinite(arr)):
+        raise NNFTError("data: field samples contain NaN or inf")
+    return Fields(arr, x, check_kind(kind))
+
+
+def fields_datatree(
+    phi: Float[np.ndarray, "C D P ..."],
+    x: Float[np.ndarray, "P d"],
+    kind: str,
+    phi_g: np.ndarray | None = None,
+    x_g: np.ndarray | None = None,
+    attrs: dict | None = None,
+) -> xr.DataTree:
+    """A DataTree with `posterior.phi` (chain, draw, point[, out]) and the points as coordinates."""
+    phi = np.asarray(phi, np.float64)
+    x = np.asarray(x, np.float64)
+    dims = ["chain", "draw", "point"] + (["out"] if phi.ndim == 4 else [])
+    data_vars = {"phi": (dims, phi)}
+    coords = {"x": (("point", "dim"), x)}
+    if phi_g is not None:
+        gd = ["chain", "draw", "transform", "point"] + (["out"] if phi_g.ndim == 5 else [])
+        data_vars["phi_g"] = (gd, np.asarray(phi_g, np.float64))
+        coords["x_g"] = (("transform", "point", "dim"), np.asarray(x_g, np.float64))
+    ds = xr.Dataset(data_vars, coords=coords, attrs={"kind": check_kind(kind), **(attrs or {})})
+    return xr.DataTree.from_dict({"posterior": ds}, name="ensemble")
+
+
+_JITTED: dict = {}
+
+
+def _sampler(model) -> Sampler:
+    """A (keys, points) -> fields callable; models with `sample_fields` are jitted once and cached."""
+    if hasattr(model, "sample_fields"):
+        try:
+            return _JITTED.setdefault(model, jax.jit(lambda k, x: model.sample_fields(k, x)))
+        except TypeError:  # unhashable model
+            return jax.jit(lambda k, x: model.sample_fields(k, x))
+    if callable(model):
+        return model
+    raise NNFTError(f"sampler must be an Architecture or a callable (keys, points) -> fields, got {type(model)}")
+
+
+def draw_fields(model, x: np.ndarray, n: int, key: PRNGKeyArray) -> np.ndarray:
+    """n networks (one per split of `key`) at points x: array (n, P, out)."""
+    n = integer("n", n, MIN_SAMPLES)
+    keys = jax.random.split(key, n)
+    phi = np.asarray(_sampler(model)(keys, jnp.asarray(x, jnp.float64)), np.float64)
+    if phi.ndim == 2:
+        phi = phi[..., None]
+    if phi.shape[:2] != (n, x.shape[0]):
+        raise NNFTError(f"sampler returned shape {phi.shape}, expected ({n}, {x.shape[0]}[, out])")
+    return phi
+
+
+def prior_ensemble(arch, x: Float[np.ndarray, "P d"], n: int, key: PRNGKeyArray) -> xr.DataTree:
+    """i.i.d. prior draws at `x`: chain = 1, draw = n, kind "iid".
+
+    `arch` is an Architecture, any model with `sample_fields(keys, x)`, or a sampler callable.
+    """
+    x = arch.check_points(x) if hasattr(arch, "check_points") else _points("x", x)
+    phi = draw_fields(arch, x, n, key)
+    name = getattr(arch, "name", getattr(arch, "__name__", "sampler"))
+    return fields_datatree(phi[None, ..., 0] if phi.shape[-1] == 1 else phi[None], x, "iid", attrs={"model": name})
+
+
+def transformed_ensemble(
+    arch, x: Float[np.ndarray, "P d"], x_g: Float[np.ndarray, "G P d"], n: int, key: PRNGKeyArray, label: str = ""
+) -> xr.DataTree:
+    """i.i.d. draws evaluated on the SAME networks at `x` and at each transformed copy `x_g[t]`.
+
+    The sampler is called once on the union of the point sets, so the joint law of all
+    values is exact and per-network differences cancel most of the sampling noise.
+    """
+    x = _points("x", x)
+    x_g = np.asarray(x_g, np.float64)
+    if x_g.ndim != 3 or x_g.shape[1:] != x.shape:
+        raise NNFTError(f"x_g must have shape (transforms, {x.shape[0]}, {x.shape[1]}), got {x_g.shape}")
+    allx = np.concatenate([x, x_g.reshape(-1, x.shape[1])], 0)
+    if hasattr(arch, "check_points"):
+        arch.check_points(allx)
+    phi = draw_fields(arch, allx, n, key)
+    p, g = x.shape[0], x_g.shape[0]
+    base = phi[:, :p]
+    trans = phi[:, p:].reshape(n, g, p, -1)
+    if phi.shape[-1] == 1:
+        base, trans = base[..., 0], trans[..., 0]
+    return fields_datatree(base[None], x, "iid", phi_g=trans[None], x_g=x_g, attrs={"transform": label})
