@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 from .._errors import NNFTError
 from ._activations import ACTIVATIONS, Activation, get_activation
 from ._base import Architecture, IIDNeuronArchitecture
@@ -25,7 +27,7 @@ def make_architecture(name: str, **params) -> Architecture:
     if name not in REGISTRY:
         raise NNFTError(f"architecture: unknown architecture {name!r}; known: {sorted(REGISTRY)}")
     cls = REGISTRY[name]
-    fields = set(cls.__dataclass_fields__)
+    fields = {f.name for f in dataclasses.fields(cls)}
     unknown = set(params) - fields
     if unknown:
         raise NNFTError(f"{name}: unknown parameter(s) {sorted(unknown)}; known: {sorted(fields)}")

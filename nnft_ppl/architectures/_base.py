@@ -10,6 +10,7 @@ architecture is final (one file each) and registered in `_registry.py`.
 from __future__ import annotations
 
 import abc
+import dataclasses
 import math
 from collections.abc import Callable
 from typing import ClassVar
@@ -26,6 +27,30 @@ from numpyro import handlers
 from .._validate import points as _check_points
 
 Theta = dict[str, Array]
+
+
+class _Normal(dist.Normal):
+    """`dist.Normal` whose draws keep the parameters' dtype (NumPyro's draw in the default float)."""
+
+    def sample(self, key, sample_shape=()):
+        shape = tuple(sample_shape) + self.batch_shape + self.event_shape
+        return self.loc + self.scale * jax.random.normal(key, shape, jnp.result_type(self.loc))
+
+
+class _Uniform(dist.Uniform):
+    def sample(self, key, sample_shape=()):
+        shape = tuple(sample_shape) + self.batch_shape + self.event_shape
+        return jax.random.uniform(key, shape, jnp.result_type(self.low), self.low, self.high)
+
+
+def normal(dtype, scale) -> dist.Normal:
+    """N(0, scale^2) whose draws have `dtype` (float32 for speed, float64 for tests)."""
+    return _Normal(jnp.zeros((), dtype), jnp.asarray(scale, dtype))
+
+
+def uniform(dtype, low, high) -> dist.Uniform:
+    """U[low, high] whose draws have `dtype`."""
+    return _Uniform(jnp.asarray(low, dtype), jnp.asarray(high, dtype))
 
 
 class Architecture(eqx.Module):
@@ -61,7 +86,7 @@ class Architecture(eqx.Module):
     def params(self) -> dict:
         """The constructor arguments, as plain Python values (for metadata and cards)."""
         out = {}
-        for f in self.__dataclass_fields__:
+        for f in (fl.name for fl in dataclasses.fields(self)):
             v = getattr(self, f)
             out[f] = v if isinstance(v, (int, float, str, bool)) else repr(v)
         return out
@@ -79,9 +104,7 @@ class Architecture(eqx.Module):
         tr = handlers.trace(handlers.seed(self.prior, key)).get_trace(None, dtype)
         return {k: v["value"] for k, v in tr.items() if v["type"] == "sample"}
 
-    def sample_fields(
-        self, keys: PRNGKeyArray, x: Float[Array, "P d"], dtype=jnp.float64
-    ) -> Float[Array, "M P"]:
+    def sample_fields(self, keys: PRNGKeyArray, x: Float[Array, "P d"], dtype=jnp.float64) -> Float[Array, "M P"]:
         """phi at `x` for one network per key (keys of shape (M,)); jit-friendly.
 
         The default draws theta from the NumPyro prior; subclasses may override
@@ -141,13 +164,9 @@ class IIDNeuronArchitecture(Architecture):
         n = self.width
         with numpyro.plate("neurons", n):
             theta = dict(self.neuron_prior(dtype))
-            theta[self.readout_site] = numpyro.sample(
-                self.readout_site, dist.Normal(jnp.zeros((), dtype), self.readout_std / math.sqrt(n))
-            )
+            theta[self.readout_site] = numpyro.sample(self.readout_site, normal(dtype, self.readout_std / math.sqrt(n)))
         if self.bias_std > 0:
-            theta[self.bias_site] = numpyro.sample(
-                self.bias_site, dist.Normal(jnp.zeros((), dtype), self.bias_std)
-            )
+            theta[self.bias_site] = numpyro.sample(self.bias_site, normal(dtype, self.bias_std))
         if x is None:
             return None
         phi = self.apply(theta, jnp.asarray(x, dtype))
@@ -189,6 +208,19 @@ class IIDNeuronArchitecture(Architecture):
             gram = s2 * jnp.einsum("np,nq->pq", h, h, precision=jax.lax.Precision.HIGHEST) + b2
             eps = jax.random.normal(k2, (p,), dtype)
             return _psd_cholesky(gram) @ eps
+
+        return jax.vmap(one)(keys)
+
+    def sample_neuron_features(self, keys, x, dtype=jnp.float64):
+        """h(theta; x) for one independent neuron per key: (M, P)."""
+        x = jnp.asarray(x, dtype)
+
+        def one(k):
+            def model():
+                with numpyro.plate("neurons", 1):
+                    return self.neuron_prior(dtype)
+
+            return self.features(handlers.seed(model, k)(), x)[0]
 
         return jax.vmap(one)(keys)
 

@@ -11,11 +11,21 @@ import equinox as eqx
 import jax
 import jax.numpy as jnp
 import numpyro
-import numpyro.distributions as dist
 
 from .. import _validate as V
 from ._activations import Activation, gaussian_dual, gaussian_moment
-from ._base import IIDNeuronArchitecture
+from ._base import IIDNeuronArchitecture, normal
+
+
+def affine(w, x, b):
+    """w @ x.T + b[:, None] for w (N, d), x (P, d): elementwise for small d (a contraction
+    of length d is slow as a batched dot on CPU), a matmul otherwise."""
+    if w.shape[-1] <= 8:
+        z = b[:, None] + w[:, None, 0] * x[None, :, 0]
+        for k in range(1, w.shape[-1]):
+            z = z + w[:, None, k] * x[None, :, k]
+        return z
+    return jnp.einsum("nd,pd->np", w, x, precision=jax.lax.Precision.HIGHEST) + b[:, None]
 
 
 class AbstractSingleLayer(IIDNeuronArchitecture):
@@ -44,13 +54,12 @@ class AbstractSingleLayer(IIDNeuronArchitecture):
         return self.sb
 
     def neuron_prior(self, dtype=jnp.float64):
-        zero = jnp.zeros((), dtype)
-        w0 = numpyro.sample("W0", dist.Normal(zero, self.sw / math.sqrt(self.d)).expand([self.d]).to_event(1))
-        b0 = numpyro.sample("b0", dist.Normal(zero, self.sb))
+        w0 = numpyro.sample("W0", normal(dtype, self.sw / math.sqrt(self.d)).expand([self.d]).to_event(1))
+        b0 = numpyro.sample("b0", normal(dtype, self.sb))
         return {"W0": w0, "b0": b0}
 
     def preactivation(self, hidden, x):
-        return jnp.einsum("nd,pd->np", hidden["W0"], x, precision=jax.lax.Precision.HIGHEST) + hidden["b0"][:, None]
+        return affine(hidden["W0"], x, hidden["b0"])
 
     def features(self, hidden, x):
         return self.act.fn(self.preactivation(hidden, x))

@@ -8,10 +8,10 @@ import math
 import jax.numpy as jnp
 import numpy as np
 import numpyro
-import numpyro.distributions as dist
 
 from .. import _validate as V
-from ._base import IIDNeuronArchitecture
+from ._base import IIDNeuronArchitecture, normal, uniform
+from ._single_layer_base import affine
 
 
 class CosNet(IIDNeuronArchitecture):
@@ -42,13 +42,12 @@ class CosNet(IIDNeuronArchitecture):
         return 0.0
 
     def neuron_prior(self, dtype=jnp.float64):
-        zero = jnp.zeros((), dtype)
-        w = numpyro.sample("w", dist.Normal(zero, self.sw / math.sqrt(self.d)).expand([self.d]).to_event(1))
-        b = numpyro.sample("b", dist.Uniform(zero - math.pi, zero + math.pi))
+        w = numpyro.sample("w", normal(dtype, self.sw / math.sqrt(self.d)).expand([self.d]).to_event(1))
+        b = numpyro.sample("b", uniform(dtype, -math.pi, math.pi))
         return {"w": w, "b": b}
 
     def features(self, hidden, x):
-        return jnp.cos(hidden["w"] @ x.T + hidden["b"][:, None])
+        return jnp.cos(affine(hidden["w"], x, hidden["b"]))
 
     def neuron_moment(self, x):
         k = x.shape[0]
@@ -56,4 +55,4 @@ class CosNet(IIDNeuronArchitecture):
         if len(signs) == 0:
             return jnp.zeros((), x.dtype)
         y = jnp.asarray(signs) @ x  # (S, d)
-        return jnp.sum(jnp.exp(-self.sw**2 * jnp.sum(y * y, axis=-1) / (2 * self.d))) / 2**k
+        return jnp.sum(jnp.exp(-(self.sw**2) * jnp.sum(y * y, axis=-1) / (2 * self.d))) / 2**k

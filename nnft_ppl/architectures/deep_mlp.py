@@ -9,11 +9,10 @@ import equinox as eqx
 import jax
 import jax.numpy as jnp
 import numpyro
-import numpyro.distributions as dist
 
 from .. import _validate as V
 from ._activations import Activation, gaussian_dual, get_activation
-from ._base import Architecture
+from ._base import Architecture, normal
 
 
 class DeepMLP(Architecture):
@@ -53,15 +52,14 @@ class DeepMLP(Architecture):
         return out
 
     def prior(self, x=None, dtype=jnp.float64):
-        zero = jnp.zeros((), dtype)
         theta = {}
         fan_in = self.d
         for layer in range(self.depth + 1):
             n_out = 1 if layer == self.depth else self.width
             theta[f"W{layer}"] = numpyro.sample(
-                f"W{layer}", dist.Normal(zero, self.sw / math.sqrt(fan_in)).expand([n_out, fan_in]).to_event(2)
+                f"W{layer}", normal(dtype, self.sw / math.sqrt(fan_in)).expand([n_out, fan_in]).to_event(2)
             )
-            theta[f"b{layer}"] = numpyro.sample(f"b{layer}", dist.Normal(zero, self.sb).expand([n_out]).to_event(1))
+            theta[f"b{layer}"] = numpyro.sample(f"b{layer}", normal(dtype, self.sb).expand([n_out]).to_event(1))
             fan_in = self.width
         if x is None:
             return None

@@ -9,16 +9,15 @@ import equinox as eqx
 import jax
 import jax.numpy as jnp
 import numpyro
-import numpyro.distributions as dist
 
 from .. import _validate as V
 from .._errors import NNFTError
-from ._base import Architecture
+from ._base import Architecture, normal, uniform
 
 #: standardised weight laws: (distribution of unit variance, its cumulants kappa_n, n = 1..6)
 WEIGHT_LAWS = {
-    "normal": (lambda z: dist.Normal(z, 1.0), (0.0, 1.0, 0.0, 0.0, 0.0, 0.0)),
-    "uniform": (lambda z: dist.Uniform(z - math.sqrt(3.0), z + math.sqrt(3.0)), (0.0, 1.0, 0.0, -1.2, 0.0, 48.0 / 7.0)),
+    "normal": (lambda dt: normal(dt, 1.0), (0.0, 1.0, 0.0, 0.0, 0.0, 0.0)),
+    "uniform": (lambda dt: uniform(dt, -math.sqrt(3.0), math.sqrt(3.0)), (0.0, 1.0, 0.0, -1.2, 0.0, 48.0 / 7.0)),
 }
 
 
@@ -65,7 +64,7 @@ class LinearFeatures(Architecture):
     def prior(self, x=None, dtype=jnp.float64):
         law, _ = WEIGHT_LAWS[self.weights]
         with numpyro.plate("features", self.width):
-            xi = numpyro.sample("xi", law(jnp.zeros((), dtype)))
+            xi = numpyro.sample("xi", law(dtype))
         if x is None:
             return None
         return numpyro.deterministic("phi", self.apply({"xi": xi}, jnp.asarray(x, dtype)))

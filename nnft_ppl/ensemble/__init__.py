@@ -1,0 +1,18 @@
+"""Streaming ensemble estimators: correlators with error bars for any architecture."""
+
+from ._basis import MonomialBasis
+from ._estimate import Estimate, cumulants, moments
+from ._network import ensemble_correlators
+from ._neuron import neuron_correlators
+from ._stream import MomentSums, stream_moment_sums
+
+__all__ = [
+    "Estimate",
+    "MomentSums",
+    "MonomialBasis",
+    "cumulants",
+    "ensemble_correlators",
+    "moments",
+    "neuron_correlators",
+    "stream_moment_sums",
+]

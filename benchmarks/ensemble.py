@@ -1,0 +1,99 @@
+#!/usr/bin/env python3
+"""Ensemble throughput: nnft_ppl's streaming sampler beside the plain-JAX reference.
+
+Same work: ErfNet, width 1000, 6 points in d = 1, 200k networks, moments up to order 4.
+Both run in this one process run (the reference as a subprocess, same interpreter),
+compilation excluded from both, `--repeats` times; medians and the ratio are printed.
+Then: time for the neuron-level estimator to reach the network-level G4c standard error.
+
+Usage: python benchmarks/ensemble.py [--nets 200000] [--width 1000] [--repeats 3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+import nnft_ppl as nn
+from nnft_ppl.ensemble import ensemble_correlators, neuron_correlators
+
+ROOT = Path(__file__).resolve().parent.parent
+REFERENCE = Path(os.environ.get("NNFT_REFERENCE", ROOT.parent / "shared" / "bench" / "reference_vmap.py"))
+
+
+def run_reference(width, nets, act="erf") -> float:
+    out = subprocess.run(
+        [sys.executable, str(REFERENCE), "--act", act, "--width", str(width), "--points", "6", "--nets", str(nets)],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    return float(re.search(r"nets_per_s=([0-9.e+]+)", out).group(1))
+
+
+def run_ours(arch, x, nets, dtype="float32", key=0):
+    ensemble_correlators(arch, x, 4096, key=key, max_order=4, dtype=dtype, progress=False)  # compile
+    t = time.perf_counter()
+    ds = ensemble_correlators(arch, x, nets, key=key, max_order=4, dtype=dtype, progress=False)
+    return nets / (time.perf_counter() - t), ds
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--nets", type=int, default=200_000)
+    ap.add_argument("--width", type=int, default=1000)
+    ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument("--skip-neuron", action="store_true")
+    a = ap.parse_args()
+    x = np.linspace(-1.0, 1.0, 6)[:, None]
+    arch = nn.ErfNet(width=a.width)
+    ours, ref = [], []
+    ds = None
+    for r in range(a.repeats):
+        rate, ds = run_ours(arch, x, a.nets, key=r)
+        ours.append(rate)
+        ref.append(run_reference(a.width, a.nets))
+        print(f"repeat {r}: nnft_ppl {ours[-1]:,.0f} nets/s   reference_vmap {ref[-1]:,.0f} nets/s", flush=True)
+    mo, mr = statistics.median(ours), statistics.median(ref)
+    print(
+        f"ensemble ErfNet width={a.width} points=6 nets={a.nets}: nnft_ppl median {mo:,.0f} nets/s, "
+        f"reference median {mr:,.0f} nets/s, ratio {mo / mr:.2f}x (target >= 1.5x)"
+    )
+    if a.skip_neuron:
+        return
+    # neuron-level: time to reach the network-level G4c standard error at this width
+    net_se = float(np.median(ds.G4c_se.values))
+    t_net = a.nets / mo
+    n_neur = 2048  # about the smallest run that still has a jackknife error bar
+    neuron_correlators(arch, x, n_neur, key=1, max_order=4, progress=False)  # compile
+    t = time.perf_counter()
+    dn = neuron_correlators(arch, x, n_neur, key=2, max_order=4, progress=False)
+    t_neu = time.perf_counter() - t
+    neu_se = float(np.median(dn.G4c_se.values[0]))
+    print(
+        f"G4c SE (median entry): network level {net_se:.3e} from {a.nets} nets in {t_net:.2f} s; "
+        f"neuron level {neu_se:.3e} from {n_neur} neurons in {t_neu:.3f} s"
+    )
+    if neu_se <= net_se:
+        print(
+            f"the neuron level's smallest run already beats the network-level SE ({net_se / neu_se:.3g}x smaller): "
+            f"at least {t_net / t_neu:.3g}x less time (target >= 100x)"
+        )
+    else:
+        need = n_neur * (neu_se / net_se) ** 2
+        print(
+            f"neuron level needs ~{need:,.0f} neurons, {t_neu * need / n_neur:.3g} s: "
+            f"{t_net / (t_neu * need / n_neur):.3g}x less time (target >= 100x)"
+        )
+
+
+if __name__ == "__main__":
+    main()

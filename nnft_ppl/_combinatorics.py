@@ -1,0 +1,89 @@
+"""Set partitions, perfect matchings and the partition (moment -> cumulant) formulas.
+
+Shared by the ensemble estimators (unbiased k-statistics), the exact finite-width
+cumulants and the Gaussian (Wick) predictions.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from functools import cache
+
+Partition = tuple[tuple[int, ...], ...]
+
+
+@cache
+def set_partitions(n: int) -> tuple[Partition, ...]:
+    """All set partitions of range(n) (Bell(n) of them), blocks sorted."""
+    if n == 0:
+        return ((),)
+    out = []
+    for p in set_partitions(n - 1):
+        # put n-1 in its own block, or into each existing block
+        out.append(p + ((n - 1,),))
+        for i in range(len(p)):
+            out.append(p[:i] + (p[i] + (n - 1,),) + p[i + 1 :])
+    return tuple(tuple(sorted(q)) for q in out)
+
+
+@cache
+def pair_partitions(n: int) -> tuple[Partition, ...]:
+    """Perfect matchings of range(n) (the Wick contractions); empty for odd n."""
+    return tuple(p for p in set_partitions(n) if all(len(b) == 2 for b in p))
+
+
+def moebius(k: int) -> int:
+    """(-1)^(k-1) (k-1)!: the Moebius function from a k-block partition to the one-block one."""
+    return (-1) ** (k - 1) * math.factorial(k - 1)
+
+
+def falling(n: float, k: int) -> float:
+    """n (n-1) ... (n-k+1)."""
+    out = 1.0
+    for i in range(k):
+        out *= n - i
+    return out
+
+
+@cache
+def _refinements(rho: Partition) -> tuple[tuple[int, float], ...]:
+    """For each partition pi finer than rho: (|pi|, prod over blocks C of rho of moebius(#pi-blocks in C)),
+    together with the block sizes of pi (for moment weights)."""
+    per_block = [set_partitions(len(c)) for c in rho]
+    out = []
+    for choice in itertools.product(*per_block):
+        sizes = tuple(len(b) for sub in choice for b in sub)
+        merge = 1
+        for sub in choice:
+            merge *= moebius(len(sub))
+        out.append((sizes, merge))
+    return tuple(out)
+
+
+def kstat_coefficients(r: int, n: float, xi: dict[int, float] | None = None) -> dict[Partition, float]:
+    """Coefficients a_rho with  kappa_hat = sum_rho a_rho prod_{C in rho} mean(C)  an unbiased
+    estimator of the joint cumulant of order r from n i.i.d. samples (a multivariate k-statistic).
+
+    `xi[k]` multiplies each moment block of size k (moments of u = w h with an independent
+    w of moments xi, Rao-Blackwellised over w); None means xi = 1.
+    """
+    out = {}
+    for rho in set_partitions(r):
+        total = 0.0
+        for sizes, merge in _refinements(rho):
+            w = 1.0
+            if xi is not None:
+                for s in sizes:
+                    w *= xi.get(s, 0.0)
+                if w == 0.0:
+                    continue
+            k = len(sizes)
+            total += moebius(k) * w * merge / falling(n, k)
+        out[rho] = total * n ** len(rho)
+    return out
+
+
+def cumulant_from_moments(r: int, moment) -> float:
+    """kappa(1..r) = sum_pi moebius(|pi|) prod_{B in pi} moment(B) for a moment function of index blocks."""
+    return sum(moebius(len(p)) * math.prod(moment(b) for b in p) for p in set_partitions(r))

@@ -1,0 +1,40 @@
+"""Estimates -> an xarray Dataset (ArviZ-compatible, netCDF-writable)."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import xarray as xr
+
+from ._basis import expand
+from ._estimate import Estimate
+
+
+def point_dims(order: int) -> tuple[str, ...]:
+    return tuple(f"p{i + 1}" for i in range(order))
+
+
+def add_full(ds: xr.Dataset, name: str, est: Estimate, n_points: int, order: int, index: dict, lead=()) -> None:
+    """Store an estimate over sorted tuples as a full symmetric tensor, with `<name>_se`."""
+    dims = tuple(d for d, _ in lead) + point_dims(order)
+    local = {t: i for i, t in enumerate(index)}
+    ds[name] = (dims, expand(np.asarray(est.value), n_points, order, local))
+    ds[name + "_se"] = (dims, expand(np.asarray(est.se), n_points, order, local))
+
+
+def add_tuples(ds: xr.Dataset, name: str, est: Estimate, tuples, order: int) -> None:
+    dim = f"t{order}"
+    ds[f"{dim}_points"] = ((dim, f"slot{order}"), np.asarray(tuples, dtype=np.int64))
+    ds[name] = ((dim,), np.asarray(est.value))
+    ds[name + "_se"] = ((dim,), np.asarray(est.se))
+
+
+def base_dataset(x: np.ndarray, meta: dict) -> xr.Dataset:
+    p, d = x.shape
+    ds = xr.Dataset(coords={"point": np.arange(p), "dim": np.arange(d)})
+    ds["x"] = (("point", "dim"), x)
+    for i in range(1, 7):
+        ds.coords[f"p{i}"] = np.arange(p)
+    ds.attrs.update({k: (json.dumps(v) if isinstance(v, (dict, list, tuple)) else v) for k, v in meta.items()})
+    return ds

@@ -1,0 +1,118 @@
+"""Network-level estimator: G1..G6 and the connected G2c..G6c of an ensemble, streamed."""
+
+from __future__ import annotations
+
+import numpy as np
+import xarray as xr
+from jaxtyping import Array, Float
+
+from .. import _validate as V
+from .._errors import NNFTError
+from ..architectures import Architecture
+from ._basis import MonomialBasis
+from ._dataset import add_full, add_tuples, base_dataset
+from ._estimate import cumulants, moments, sorted_tuples
+from ._stream import as_key, key_fingerprint, stream_moment_sums
+
+MAX_ORDER = 6
+
+
+def check_common(arch, x, n, name_n, max_order, n_blocks, dtype):
+    if not isinstance(arch, Architecture):
+        raise NNFTError(f"arch: expected an Architecture, got {type(arch).__name__}")
+    x = arch.check_points(x)
+    n = V.integer(name_n, n, minimum=1)
+    max_order = V.integer("max_order", max_order, minimum=1)
+    if max_order > MAX_ORDER or max_order < 2:
+        raise NNFTError(f"max_order: supported orders are 2..{MAX_ORDER}, got {max_order}")
+    n_blocks = V.integer("n_blocks", n_blocks, minimum=8)
+    if n < 8 * 4 or n < 2 * (max_order + 1) * 8:
+        raise NNFTError(
+            f"{name_n}: {n} is too few for an error bar at order {max_order}; need at least {max(32, 16 * (max_order + 1))}"
+        )
+    n_blocks = min(n_blocks, n // 4)
+    if dtype not in ("float32", "float64"):
+        raise NNFTError(f"dtype: must be 'float32' or 'float64', got {dtype!r}")
+    return x, n, max_order, n_blocks
+
+
+def default_chunk(arch, n_points: int) -> int:
+    cost = getattr(arch, "width", 64) * max(n_points, 1)
+    return int(np.clip(2**21 // cost, 16, 4096))
+
+
+def ensemble_correlators(
+    arch: Architecture,
+    x: Float[Array, "P d"],
+    n_nets: int,
+    key=0,
+    *,
+    max_order: int = 6,
+    tuples=None,
+    n_blocks: int = 64,
+    chunk: int | None = None,
+    dtype: str = "float64",
+    progress: bool = True,
+    checkpoint=None,
+) -> xr.Dataset:
+    """Sample `n_nets` networks and estimate their correlators at points `x`.
+
+    Returns a Dataset with, for every order r <= `max_order`, the full tensors `G{r}`
+    (E[phi(x_i1)...phi(x_ir)]) and, for r >= 2, the connected `G{r}c` (unbiased
+    k-statistics), each with a jackknife standard error `*_se` over `n_blocks` blocks.
+    With `tuples` (index tuples, for many points) only those entries are estimated.
+    Sampling runs in `dtype`; accumulation is always float64. The result depends on
+    `key` alone, not on `chunk`. With `checkpoint`, finished blocks survive interruption.
+    """
+    x, n_nets, max_order, n_blocks = check_common(arch, x, n_nets, "n_nets", max_order, n_blocks, dtype)
+    key = as_key(key)
+    p = x.shape[0]
+    basis = MonomialBasis.full(p, max_order) if tuples is None else MonomialBasis.from_tuples(p, tuples)
+    chunk = V.integer("chunk", chunk) if chunk is not None else default_chunk(arch, p)
+    jdtype = np.dtype(dtype)
+    xj = np.asarray(x, jdtype)
+    meta = {
+        "architecture": arch.name,
+        "params": arch.params(),
+        "n_nets": n_nets,
+        "key": key_fingerprint(key),
+        "n_blocks": n_blocks,
+        "dtype": dtype,
+        "estimator": "network",
+        "se_method": "delete-one-block jackknife",
+    }
+    ms = stream_moment_sums(
+        lambda keys: arch.sample_fields(keys, xj, jdtype),
+        n_nets,
+        key,
+        basis,
+        n_blocks=n_blocks,
+        chunk=chunk,
+        progress=progress,
+        desc=f"{arch.name} N={getattr(arch, 'width', '-')}",
+        checkpoint=checkpoint,
+        fingerprint={"x": x.tolist(), **meta},
+        cache_key=(arch, xj.tobytes(), dtype, "network"),
+    )
+    return moments_dataset(ms, x, meta, tuples, max_order)
+
+
+def moments_dataset(ms, x, meta, tuples, max_order) -> xr.Dataset:
+    ds = base_dataset(x, meta)
+    p = x.shape[0]
+    for r in range(1, max_order + 1):
+        if tuples is None:
+            tl = sorted_tuples(p, r)
+            add_full(ds, f"G{r}", moments(ms, tl), p, r, tl)
+            if r >= 2:
+                add_full(ds, f"G{r}c", cumulants(ms, tl), p, r, tl)
+        else:
+            tl = [tuple(t) for t in tuples if len(t) == r]
+            if r == 2 and not tl:
+                tl = sorted_tuples(p, 2)
+            if not tl:
+                continue
+            add_tuples(ds, f"G{r}", moments(ms, tl), tl, r)
+            if r >= 2:
+                add_tuples(ds, f"G{r}c", cumulants(ms, tl), tl, r)
+    return ds

@@ -1,0 +1,84 @@
+"""Neuron-level estimator: for i.i.d. neurons the cumulants add, so one ensemble of
+single neurons gives the connected functions at every width:
+kappa_r(phi) = N^(1 - r/2) s^r kappa_r(w h), r >= 3, and G2 = b^2 + s^2 E[h h]."""
+
+from __future__ import annotations
+
+import numpy as np
+import xarray as xr
+
+from .. import _validate as V
+from .._errors import NNFTError
+from ..architectures import IIDNeuronArchitecture
+from ._basis import MonomialBasis
+from ._dataset import add_full, base_dataset
+from ._estimate import Estimate, cumulants, sorted_tuples
+from ._network import check_common
+from ._stream import as_key, key_fingerprint, stream_moment_sums
+
+#: moments of the standard normal readout weight, E[w^k]
+GAUSS_XI = {1: 0.0, 2: 1.0, 3: 0.0, 4: 3.0, 5: 0.0, 6: 15.0}
+
+
+def neuron_correlators(
+    arch: IIDNeuronArchitecture,
+    x,
+    n_neurons: int,
+    key=0,
+    *,
+    widths=None,
+    max_order: int = 6,
+    n_blocks: int = 64,
+    chunk: int = 4096,
+    dtype: str = "float64",
+    progress: bool = True,
+) -> xr.Dataset:
+    """G2 and the connected G4c, G6c (even orders up to `max_order`) at each width in
+    `widths` (default: the architecture's own), from `n_neurons` independent neurons.
+
+    The readout weight is integrated out exactly (Rao-Blackwellised): only hidden
+    neurons are sampled. Errors are jackknife errors of the neuron ensemble, scaled.
+    """
+    if not isinstance(arch, IIDNeuronArchitecture):
+        raise NNFTError(f"arch: the neuron-level estimator needs i.i.d. neurons; {type(arch).__name__} has none")
+    x, n_neurons, max_order, n_blocks = check_common(arch, x, n_neurons, "n_neurons", max_order, n_blocks, dtype)
+    widths = [arch.width] if widths is None else [V.integer("widths", w) for w in np.atleast_1d(widths)]
+    key = as_key(key)
+    p = x.shape[0]
+    jdtype = np.dtype(dtype)
+    xj = np.asarray(x, jdtype)
+    ms = stream_moment_sums(
+        lambda keys: arch.sample_neuron_features(keys, xj, jdtype),
+        n_neurons,
+        key,
+        MonomialBasis.full(p, max_order),
+        n_blocks=n_blocks,
+        chunk=V.integer("chunk", chunk),
+        progress=progress,
+        desc=f"{arch.name} neurons",
+        cache_key=(arch, xj.tobytes(), dtype, "neuron"),
+    )
+    meta = {
+        "architecture": arch.name,
+        "params": arch.params(),
+        "n_neurons": n_neurons,
+        "key": key_fingerprint(key),
+        "n_blocks": n_blocks,
+        "dtype": dtype,
+        "estimator": "neuron",
+        "se_method": "delete-one-block jackknife",
+    }
+    ds = base_dataset(x, meta)
+    ds.coords["width"] = np.asarray(widths)
+    s, b = arch.readout_std, arch.bias_std
+    w = np.asarray(widths, np.float64)
+    for r in range(2, max_order + 1, 2):
+        tl = sorted_tuples(p, r)
+        k = cumulants(ms, tl, GAUSS_XI)
+        if r == 2:
+            add_full(ds, "G2", k.map(lambda v: b**2 + s**2 * v), p, 2, tl)
+            continue
+        scale = w ** (1.0 - r / 2.0) * s**r
+        est = Estimate(scale[:, None] * k.value[None, :], scale[None, :, None] * k.replicas[:, None, :])
+        add_full(ds, f"G{r}c", est, p, r, tl, lead=(("width", widths),))
+    return ds

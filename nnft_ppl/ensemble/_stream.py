@@ -1,0 +1,140 @@
+"""Streaming accumulation of monomial sums over an ensemble, in jit-compiled chunks.
+
+Sample s is drawn from `fold_in(key, s)`, so results depend on the key alone, never
+on the chunk size. Samples are grouped into `n_blocks` contiguous blocks whose sums
+are kept separately (float64) for jackknife errors; finished blocks can be written to
+a checkpoint file so an interrupted run resumes without losing work.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from collections.abc import Callable
+from pathlib import Path
+from typing import NamedTuple
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from tqdm.auto import tqdm
+
+from .._errors import NNFTError
+from ._basis import MonomialBasis
+
+
+class MomentSums(NamedTuple):
+    """Per-block sums of every monomial in `basis` (float64) and per-block sample counts."""
+
+    basis: MonomialBasis
+    block_sums: np.ndarray  # (B, K)
+    block_counts: np.ndarray  # (B,)
+
+    @property
+    def n(self) -> int:
+        return int(self.block_counts.sum())
+
+
+def as_key(key) -> jax.Array:
+    """An int seed or a JAX key -> a typed JAX key."""
+    if isinstance(key, (int, np.integer)) and not isinstance(key, bool):
+        return jax.random.key(int(key))
+    if isinstance(key, jax.Array):
+        if jnp.issubdtype(key.dtype, jax.dtypes.prng_key):
+            return key
+        if key.dtype == jnp.uint32 and key.shape == (2,):
+            return jax.random.wrap_key_data(key)
+    raise NNFTError(f"key: expected an int seed or a JAX PRNG key, got {key!r}")
+
+
+def key_fingerprint(key) -> list[int]:
+    return [int(v) for v in np.asarray(jax.random.key_data(key)).ravel()]
+
+
+def stream_moment_sums(
+    sample_fn: Callable[[jax.Array], jax.Array],
+    n: int,
+    key,
+    basis: MonomialBasis,
+    *,
+    n_blocks: int = 64,
+    chunk: int = 1024,
+    progress: bool = True,
+    desc: str = "ensemble",
+    checkpoint: str | os.PathLike | None = None,
+    fingerprint: dict | None = None,
+    cache_key=None,
+) -> MomentSums:
+    """Sum every monomial of `sample_fn(keys) -> (M, P)` over n samples in blocks.
+
+    `cache_key` (hashable, identifying `sample_fn`) lets repeated runs reuse the compiled step.
+    """
+    key = as_key(key)
+    n_blocks = min(n_blocks, n)
+    edges = [b * n // n_blocks for b in range(n_blocks + 1)]
+    sums = np.zeros((n_blocks, basis.size))
+    counts = np.diff(edges).astype(np.int64)
+    done = np.zeros(n_blocks, bool)
+    ck_path, tag = None, None
+    if checkpoint is not None:
+        ck_path = Path(checkpoint)
+        tag = hashlib.sha256(
+            json.dumps(
+                {**(fingerprint or {}), "n": n, "B": n_blocks, "K": basis.size, "key": key_fingerprint(key)},
+                sort_keys=True,
+                default=str,
+            ).encode()
+        ).hexdigest()
+        if ck_path.exists():
+            with np.load(ck_path) as z:
+                if str(z["tag"]) != tag:
+                    raise NNFTError(
+                        f"checkpoint: {ck_path} was written by a different run; remove it or pick another path"
+                    )
+                sums, done = z["sums"].copy(), z["done"].copy()
+
+    step = _compiled_step(sample_fn, basis, chunk, cache_key)
+
+    bar = tqdm(total=n, desc=desc, unit="sample", disable=not progress, initial=int(counts[done].sum()), leave=False)
+    for b in range(n_blocks):
+        if done[b]:
+            continue
+        acc = jnp.zeros(basis.size)
+        for start in range(edges[b], edges[b + 1], chunk):
+            count = min(chunk, edges[b + 1] - start)
+            acc = acc + step(key, jnp.uint32(start), count)
+            bar.update(count)
+        sums[b] = np.asarray(acc)
+        if not np.all(np.isfinite(sums[b])):
+            raise NNFTError(f"{desc}: non-finite field values in block {b}; check the parameter scales")
+        done[b] = True
+        if ck_path is not None:
+            tmp = ck_path.with_suffix(".tmp.npz")
+            np.savez(tmp, sums=sums, done=done, tag=tag)
+            os.replace(tmp, ck_path)
+    bar.close()
+    return MomentSums(basis, sums, counts)
+
+
+_STEPS: dict = {}
+
+
+def _compiled_step(sample_fn, basis: MonomialBasis, chunk: int, cache_key):
+    ck = None if cache_key is None else (cache_key, basis.n_points, tuple(basis.index), chunk)
+    if ck is not None and ck in _STEPS:
+        return _STEPS[ck]
+
+    @jax.jit
+    def step(key, start, count):
+        idx = start + jnp.arange(chunk, dtype=jnp.uint32)
+        keys = jax.vmap(lambda i: jax.random.fold_in(key, i))(idx)
+        phi = sample_fn(keys).astype(jnp.float64)
+        mask = (jnp.arange(chunk) < count).astype(jnp.float64)
+        return mask @ basis.evaluate(phi)
+
+    if ck is not None:
+        if len(_STEPS) > 64:
+            _STEPS.clear()
+        _STEPS[ck] = step
+    return step
