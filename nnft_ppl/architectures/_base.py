@@ -255,7 +255,7 @@ def _psd_cholesky(a: Float[Array, "P P"]) -> Float[Array, "P P"]:
     cols = []
     for j in range(p):
         lj = a[:, j]
-        for k, ck in enumerate(cols):
+        for ck in cols:
             lj = lj - ck * ck[j]
         piv = lj[j]
         ok = piv > tol

@@ -40,10 +40,9 @@ class MonomialBasis:
                 f"x: {n_points} points at order {max_order} need {size} monomials; pass `tuples=` "
                 "(the index tuples you need) instead of full tensors"
             )
-        return cls.from_tuples(
-            n_points,
-            [t for k in range(1, max_order + 1) for t in itertools.combinations_with_replacement(range(n_points), k)],
-        )
+        combos = itertools.combinations_with_replacement
+        tuples = [t for k in range(1, max_order + 1) for t in combos(range(n_points), k)]
+        return cls.from_tuples(n_points, tuples)
 
     @classmethod
     def from_tuples(cls, n_points: int, tuples) -> MonomialBasis:

@@ -73,7 +73,7 @@ def cumulants(ms: MomentSums, tuples, xi: dict[int, float] | None = None) -> Est
     coef = np.stack([_coeffs(r, float(n), xi_items) for n in ns])  # (J, R)
     idx = _block_columns(ms.basis, tuple(tuples))
     out = np.zeros((m.shape[0], len(tuples)))
-    for j, rho in enumerate(set_partitions(r)):
+    for j in range(len(set_partitions(r))):
         prod = np.ones_like(out)
         for cols in idx[j]:
             prod *= m[:, cols]

@@ -28,7 +28,8 @@ def check_common(arch, x, n, name_n, max_order, n_blocks, dtype):
     n_blocks = V.integer("n_blocks", n_blocks, minimum=8)
     if n < 8 * 4 or n < 2 * (max_order + 1) * 8:
         raise NNFTError(
-            f"{name_n}: {n} is too few for an error bar at order {max_order}; need at least {max(32, 16 * (max_order + 1))}"
+            f"{name_n}: {n} is too few for an error bar at order {max_order}; "
+            f"need at least {max(32, 16 * (max_order + 1))}"
         )
     n_blocks = min(n_blocks, n // 4)
     if dtype not in ("float32", "float64"):
