@@ -1,1 +1,63 @@
-"""(in progress)"""
+"""Interacting NN field theories: the architecture's prior deformed by exp(-S_int[phi]),
+S_int = integral_box d^dx V(phi(x)) (physics sign: lam > 0 in `Phi4(lam)` is stable),
+sampled with NumPyro NUTS/HMC and checked against first-order Feynman diagrams.
+
+Nothing here imports ArviZ at import time (the DataTree/diagnostics functions import it on use).
+"""
+
+from ._correlators import Estimate, connected2, connected4, mean_with_se, moments, unique_entries
+from ._diagnostics import Diagnostics, attach, diagnose, report, save, to_datatree
+from ._model import Deformed, deform
+from ._perturbation import base_connected4, first_order, first_order_dg2, first_order_g4c
+from ._potentials import (
+    Custom,
+    DoubleWell,
+    Mass,
+    Phi3,
+    Phi4,
+    Phi6,
+    Potential,
+    SumPotential,
+    potential_from_spec,
+)
+from ._quadrature import RULES, Quadrature, make_quadrature
+from ._reweight import Reweighted, reweight_prior
+from ._sample import DeformedRun, choose_chain_method, sample_deformed
+
+__all__ = [
+    "RULES",
+    "Custom",
+    "Deformed",
+    "DeformedRun",
+    "Diagnostics",
+    "DoubleWell",
+    "Estimate",
+    "Mass",
+    "Phi3",
+    "Phi4",
+    "Phi6",
+    "Potential",
+    "Quadrature",
+    "Reweighted",
+    "SumPotential",
+    "attach",
+    "base_connected4",
+    "choose_chain_method",
+    "connected2",
+    "connected4",
+    "deform",
+    "diagnose",
+    "first_order",
+    "first_order_dg2",
+    "first_order_g4c",
+    "make_quadrature",
+    "mean_with_se",
+    "moments",
+    "potential_from_spec",
+    "report",
+    "reweight_prior",
+    "sample_deformed",
+    "save",
+    "to_datatree",
+    "unique_entries",
+]
