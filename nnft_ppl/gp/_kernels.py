@@ -8,6 +8,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import equinox as eqx
 import jax
 import jax.numpy as jnp
@@ -18,6 +20,10 @@ from jaxtyping import Array, Float
 
 from .._errors import NNFTError
 from ..architectures import Architecture, ReLUNet
+
+
+def _field_names(arch) -> list[str]:
+    return [f.name for f in dataclasses.fields(arch) if f.init]
 
 
 def scale_fields(arch: Architecture) -> tuple[str, ...]:
@@ -94,7 +100,7 @@ class NNGPKernel(AbstractKernel):
 def arch_from_kernel(kernel: NNGPKernel) -> Architecture:
     """The architecture rebuilt (validated) with the kernel's fitted scales as floats."""
     base = kernel.template
-    kw = {f: getattr(base, f) for f in base.__dataclass_fields__}
+    kw = {f: getattr(base, f) for f in _field_names(base)}
     kw.update(kernel.values())
     return type(base)(**kw)
 
