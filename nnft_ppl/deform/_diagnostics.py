@@ -10,6 +10,7 @@ from typing import NamedTuple
 
 import numpy as np
 
+from .._errors import NNFTError
 from ._sample import DeformedRun
 
 RHAT_MAX = 1.01
@@ -79,7 +80,11 @@ def diagnose(dt, var_names=GATE_VARS, rhat_max: float = RHAT_MAX, ess_min: float
     count; a flag for every threshold crossed."""
     import arviz_stats as azs
 
-    names = [v for v in var_names if v in dt["posterior"].data_vars]
+    post = dt["posterior"]
+    # a variable that is constant in every draw (e.g. S_int at lam = 0) has no R-hat/ESS to check
+    names = [v for v in var_names if v in post.data_vars and float(np.ptp(np.asarray(post[v]))) > 0]
+    if not names:
+        raise NNFTError(f"var_names: none of {list(var_names)} is a non-constant posterior variable")
     rh = azs.rhat(dt, var_names=names, method="rank")
     eb = azs.ess(dt, var_names=names, method="bulk")
     et = azs.ess(dt, var_names=names, method="tail", prob=0.05)
@@ -89,7 +94,6 @@ def diagnose(dt, var_names=GATE_VARS, rhat_max: float = RHAT_MAX, ess_min: float
 
     r, b, t = worst(rh, np.max), worst(eb, np.min), worst(et, np.min)
     div = int(np.asarray(dt["sample_stats"]["diverging"]).sum()) if "diverging" in dt["sample_stats"] else 0
-    post = dt["posterior"]
     n = int(post.sizes["chain"] * post.sizes["draw"])
     flags = []
     if not np.isfinite(r) or r > rhat_max:
