@@ -1,0 +1,155 @@
+"""NNGP kernels as GPJax kernels, marginal-likelihood fits, exact GP posterior and LOO, bad input."""
+
+import warnings
+
+import gpjax as gpx
+import jax
+import jax.numpy as jnp
+import lineax as lx
+import numpy as np
+import pytest
+
+import nnft_ppl  # noqa: F401  (float64)
+from nnft_ppl import NNFTError
+from nnft_ppl.architectures import REGISTRY, ErfNet, ReLUNet
+from nnft_ppl.gp import GPWarning, NNGPKernel, build_model, fit_gp, relu_as_arccosine, safe_jitter, synthetic
+from nnft_ppl.gp._data import check_xy, diabetes_bmi, standardise
+
+X = jnp.linspace(-1.5, 2.0, 6)[:, None]
+Y = jnp.array([-0.7, 0.1, 0.4, 1.3])[:, None]
+
+
+@pytest.mark.parametrize("name", sorted(REGISTRY))
+def test_gpjax_kernel_equals_nngp_kernel(name):
+    arch = REGISTRY[name](width=8)
+    k = NNGPKernel(arch)
+    assert isinstance(k, gpx.kernels.AbstractKernel)
+    assert len(k.scales) >= 1 and all(isinstance(p, gpx.parameters.PositiveReal) for p in k.scales.values())
+    ref = np.asarray(arch.nngp_kernel(X, Y))
+    np.testing.assert_allclose(k.cross_covariance(X, Y), ref, rtol=0, atol=1e-12)
+    pair = jax.vmap(lambda a: jax.vmap(lambda b: k(a, b))(Y))(X)
+    np.testing.assert_allclose(pair, ref, rtol=0, atol=1e-12)
+    kxx = np.asarray(arch.nngp_kernel(X, X))
+    np.testing.assert_allclose(k.gram(X).as_matrix(), 0.5 * (kxx + kxx.T), rtol=0, atol=1e-12)
+    np.testing.assert_allclose(jnp.diag(k.gram(X).as_matrix()), lx.diagonal(k.diagonal(X)), rtol=0, atol=1e-12)
+
+
+@pytest.mark.parametrize("name", sorted(REGISTRY))
+def test_scales_are_live_parameters(name):
+    """Changing a PositiveReal scale changes the kernel exactly as rebuilding the architecture does."""
+    arch = REGISTRY[name](width=8)
+    k = NNGPKernel(arch)
+    s = next(iter(k.scales))
+    k2 = NNGPKernel(type(arch)(**{**{f: getattr(arch, f) for f in ("width",)}, s: 1.7}))
+    k1 = jax.tree_util.tree_map(lambda z: z, k)
+    import equinox as eqx
+
+    k1 = eqx.tree_at(lambda kk: kk.scales[s], k1, gpx.parameters.PositiveReal(jnp.asarray(1.7)))
+    np.testing.assert_allclose(k1.cross_covariance(X, Y), k2.cross_covariance(X, Y), rtol=1e-12, atol=1e-12)
+
+
+def test_relu_equals_arccosine_plus_constant():
+    for sw, sb, d in ((1.0, 1.0, 1), (1.7, 0.4, 1), (0.8, 2.1, 3)):
+        arch = ReLUNet(sw=sw, sb=sb, d=d)
+        x = jax.random.normal(jax.random.key(d), (9, d))
+        mine = NNGPKernel(arch).gram(x).as_matrix()
+        theirs = relu_as_arccosine(arch).gram(x).as_matrix()
+        assert mine.dtype == jnp.float64
+        np.testing.assert_allclose(mine, theirs, rtol=0, atol=1e-10)
+
+
+def test_posterior_mean_equals_direct_cholesky():
+    d = synthetic(25, noise=0.2, seed=3)
+    g = fit_gp(ErfNet(sw=1.3, sb=0.6), d.x, d.y, noise=0.2, num_iters=0)
+    xt = np.linspace(-2, 2, 11)[:, None]
+    k = np.asarray(g.arch.nngp_kernel(d.x, d.x))
+    ks = np.asarray(g.arch.nngp_kernel(xt, d.x))
+    s = k + (0.2**2 + g.jitter) * np.eye(d.n)
+    c = np.linalg.cholesky(s)
+    alpha = np.linalg.solve(c.T, np.linalg.solve(c, d.y))
+    p = g.predict(xt)
+    np.testing.assert_allclose(p["mean"], ks @ alpha, rtol=0, atol=1e-8)
+    v = np.linalg.solve(c, ks.T)
+    kss = np.diag(np.asarray(g.arch.nngp_kernel(xt, xt)))
+    np.testing.assert_allclose(p["var_f"], kss - np.sum(v * v, 0), rtol=0, atol=1e-8)
+    # exact LOO from the inverse covariance equals brute-force refits and GPJax's own
+    loo = g.loo()
+    np.testing.assert_allclose(loo, np.asarray(g.posterior().loo()), atol=1e-10)
+    i = 7
+    keep = np.arange(d.n) != i
+    ci = np.linalg.cholesky(s[np.ix_(keep, keep)])
+    w = np.linalg.solve(ci, s[keep, i])
+    mu, var = w @ np.linalg.solve(ci, d.y[keep]), s[i, i] - w @ w
+    assert abs(loo[i] - (-0.5 * np.log(2 * np.pi * var) - 0.5 * (d.y[i] - mu) ** 2 / var)) < 1e-10
+    e = g.elpd_loo()
+    assert abs(e["elpd"] - loo.sum()) < 1e-12 and e["se"] > 0
+
+
+def test_marginal_likelihood_fit_improves_with_gpjax_and_optax():
+    d = synthetic(30, noise=0.2, seed=0)
+    g0 = fit_gp(ErfNet(), d.x, d.y, noise=0.5, num_iters=0)
+    g1 = fit_gp(ErfNet(), d.x, d.y, noise=0.5, num_iters=60)
+    g2 = fit_gp(ErfNet(), d.x, d.y, noise=0.5, optimizer="adam", num_iters=150, learning_rate=0.05)
+    assert g1.log_marginal_likelihood > g0.log_marginal_likelihood + 5
+    assert g2.log_marginal_likelihood > g0.log_marginal_likelihood + 5
+    assert g1.arch.sw != 1.0 and 0.05 < g1.noise < 0.4
+    g3 = fit_gp(ErfNet(), d.x, d.y, noise=0.5, fit_noise=False, num_iters=30)
+    assert abs(g3.noise - 0.5) < 1e-12
+
+
+def test_real_data_is_standardised_with_recorded_transform():
+    d = diabetes_bmi(60)
+    assert abs(d.x.mean()) < 1e-12 and abs(d.x.std() - 1) < 1e-12 and abs(d.y.std() - 1) < 1e-12
+    a = d.attrs()
+    assert a["y_scale"] > 10 and "diabetes" in a["dataset"]
+    np.testing.assert_allclose(d.unstandardise_y(d.y).mean(), a["y_mean"])
+
+
+@pytest.mark.parametrize(
+    "x, y, match",
+    [
+        (np.r_[np.nan, np.arange(9.0)], np.arange(10.0), "x must be finite"),
+        (np.arange(10.0), np.r_[np.inf, np.arange(9.0)], "y must be finite"),
+        (np.arange(10.0), np.arange(9.0), "same number of points"),
+        (np.arange(3.0), np.arange(3.0), "too few data points"),
+        (np.ones((10, 1, 1)), np.arange(10.0), "x must have shape"),
+    ],
+)
+def test_bad_data(x, y, match):
+    with pytest.raises(NNFTError, match=match):
+        check_xy(x, y)
+    with pytest.raises(NNFTError, match=match):
+        fit_gp(ErfNet(), x, y, num_iters=0)
+
+
+def test_bad_arguments():
+    with pytest.raises(NNFTError, match="d = 1"):
+        fit_gp(ErfNet(), np.ones((10, 2)), np.arange(10.0))
+    with pytest.raises(NNFTError, match="optimizer"):
+        fit_gp(ErfNet(), np.arange(10.0), np.arange(10.0), optimizer="sgd")
+    with pytest.raises(NNFTError, match="noise"):
+        build_model(ErfNet(), noise=-1.0)
+    with pytest.raises(NNFTError, match="trainable"):
+        NNGPKernel(ErfNet(), trainable=("sigma",))
+    with pytest.raises(NNFTError, match="y: targets are constant"):
+        standardise(np.arange(10.0), np.ones(10))
+
+
+def test_not_positive_definite_gets_jitter_then_fails_clearly():
+    x = np.zeros((8, 1))  # identical points: a rank-one kernel matrix
+    tiny = build_model(ErfNet(), noise=1e-9, jitter=0.0)
+    with pytest.warns(GPWarning, match="added jitter"):
+        jit = safe_jitter(tiny, x)
+    assert jit > 0
+    model = build_model(_Indefinite(ErfNet()), noise=1e-3, jitter=0.0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        with pytest.raises(NNFTError, match="not positive definite"):
+            safe_jitter(model, np.zeros((2, 1)))
+
+
+class _Indefinite(NNGPKernel):
+    """A deliberately broken kernel whose Gram matrix is indefinite."""
+
+    def gram(self, x):
+        return lx.MatrixLinearOperator(jnp.array([[1.0, 20.0], [20.0, 1.0]]))
