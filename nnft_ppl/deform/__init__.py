@@ -22,7 +22,7 @@ from ._potentials import (
 )
 from ._quadrature import RULES, Quadrature, make_quadrature
 from ._reweight import Reweighted, reweight_prior
-from ._sample import DeformedRun, choose_chain_method, sample_deformed
+from ._sample import DeformedRun, choose_chain_method, sample_deformed, sample_scan
 
 __all__ = [
     "RULES",
@@ -57,6 +57,7 @@ __all__ = [
     "report",
     "reweight_prior",
     "sample_deformed",
+    "sample_scan",
     "save",
     "to_datatree",
     "unique_entries",

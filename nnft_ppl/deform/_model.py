@@ -45,21 +45,24 @@ class Deformed(eqx.Module):
             raise NNFTError(f"quad has d = {self.quad.d} but the architecture has d = {self.arch.d}")
         self.potential.check_bounded(self.allow_unbounded)
 
-    def action(self, phi_quad: QuadFields) -> Batch:
+    def action(self, phi_quad: QuadFields, potential: Potential | None = None) -> Batch:
         """S_int from the field at the quadrature points."""
-        return jnp.sum(jnp.asarray(self.quad.weights, phi_quad.dtype) * self.potential(phi_quad), axis=-1)
+        v = (self.potential if potential is None else potential)(phi_quad)
+        return jnp.sum(jnp.asarray(self.quad.weights, phi_quad.dtype) * v, axis=-1)
 
     def action_of_theta(self, theta: dict) -> Scalar:
         """S_int for one parameter draw (for landscape plots)."""
         return self.action(self.arch.apply(theta, jnp.asarray(self.quad.points)))
 
-    def __call__(self, x: Points | None = None, dtype=jnp.float64):
+    def __call__(self, x: Points | None = None, dtype=jnp.float64, potential: Potential | None = None):
+        """The NumPyro model; `potential` (same kind, other couplings) overrides the stored one
+        without recompiling when passed as a traced model argument (used by lam scans)."""
         zq = jnp.asarray(self.quad.points, dtype)
         q = zq.shape[0]
         pts = zq if x is None else jnp.concatenate([jnp.asarray(x, dtype), zq], axis=0)
         with handlers.block(hide=["phi"]):
             phi_all = self.arch.prior(pts, dtype)
-        s = self.action(phi_all[-q:])
+        s = self.action(phi_all[-q:], potential)
         numpyro.deterministic("S_int_value", s)
         numpyro.factor("S_int", -s)
         if x is None:
