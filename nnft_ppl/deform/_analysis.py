@@ -1,0 +1,151 @@
+"""Analyses shared by the recipes and the notebook: the lam scan against first-order diagrams,
+NUTS-vs-reweighting efficiency, and the double-well vacua/landscape. No ArviZ, no plotting."""
+
+from __future__ import annotations
+
+import time
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from jaxtyping import PRNGKeyArray
+from numpyro.diagnostics import effective_sample_size
+from numpyro.infer.util import log_density
+
+from .._errors import NNFTError
+from ._correlators import connected4, mean_with_se
+from ._model import Deformed
+from ._perturbation import base_connected4, first_order
+from ._potentials import Potential
+from ._sample import DeformedRun
+
+
+def nuts_ess_per_second(run: DeformedRun) -> tuple[float, float]:
+    """(min over points of the ESS of phi, that divided by the run's wall time)."""
+    ess = float(np.min(np.asarray(effective_sample_size(run.samples["phi"]))))
+    return ess, ess / run.elapsed_s
+
+
+def phi4_scan(runs: list[DeformedRun], lams, model: Deformed) -> list[dict]:
+    """Per run: the point-averaged <phi^2> with SE, the free value, the first-order prediction, the
+    deviation (in SE), the G4c comparison (base-subtracted, max |z| over distinct entries) and ESS/s."""
+    arch, quad = model.arch, model.quad
+    out = []
+    for run, lam in zip(runs, lams, strict=True):
+        from ._potentials import Phi4
+
+        x = run.x
+        phi = run.samples["phi"]
+        k = np.asarray(arch.nngp_kernel(x, x))
+        dg2 = first_order(arch, Phi4(lam), quad, x, 2)
+        box = mean_with_se((phi**2).mean(-1))
+        free = float(np.trace(k) / x.shape[0])
+        pred = free + float(np.trace(dg2) / x.shape[0])
+        g4 = connected4(phi)
+        g4_pred = first_order(arch, Phi4(lam), quad, x, 4)
+        g4_meas = g4.value - base_connected4(arch, x)
+        ess, eps = nuts_ess_per_second(run)
+        div = int(run.sample_stats["diverging"].sum())
+        out.append(
+            dict(
+                lam=float(lam),
+                phi2=float(box.value),
+                phi2_se=float(box.se),
+                free=free,
+                first_order=pred,
+                deviation=float(box.value - pred),
+                deviation_z=float((box.value - pred) / box.se),
+                shift_z=float((box.value - free) / box.se),
+                g4c_measured=g4_meas,
+                g4c_se=g4.se,
+                g4c_first_order=g4_pred,
+                g4c_max_z=float(np.max(np.abs((g4_meas - g4_pred) / g4.se))),
+                ess=ess,
+                ess_per_s=eps,
+                elapsed_s=run.elapsed_s,
+                divergences=div,
+            )
+        )
+    return out
+
+
+def lam2_slope(rows: list[dict], min_z: float = 2.0) -> float:
+    """Least-squares slope of log|deviation| against log lam over the runs where the deviation is
+    resolved (|z| > min_z); nan with fewer than two such runs. Second order predicts 2."""
+    pts = [(np.log(r["lam"]), np.log(abs(r["deviation"]))) for r in rows if abs(r["deviation_z"]) > min_z]
+    if len(pts) < 2:
+        return float("nan")
+    a = np.asarray(pts)
+    return float(np.polyfit(a[:, 0], a[:, 1], 1)[0])
+
+
+def first_order_breakdown(rows: list[dict], n_sigma: float = 3.0) -> float | None:
+    """The smallest lam at which the sample deviates from first order by more than n_sigma SE."""
+    bad = [r["lam"] for r in rows if abs(r["deviation_z"]) > n_sigma]
+    return min(bad) if bad else None
+
+
+def reweighting_scan(model: Deformed, x, key: PRNGKeyArray, potentials: list[Potential], num_draws: int) -> list[dict]:
+    """Importance reweighting of one set of prior draws by exp(-S_int) for each potential: Kish ESS,
+    ESS per second (drawing time shared by all), and the reweighted point-averaged <phi^2>."""
+    x = model.arch.check_points(x)
+    p = x.shape[0]
+    pts = jnp.concatenate([jnp.asarray(x), jnp.asarray(model.quad.points)])
+
+    @jax.jit
+    def draw(k):
+        return model.arch.sample_fields(jax.random.split(k, num_draws), pts)
+
+    t0 = time.perf_counter()
+    f = np.asarray(jax.block_until_ready(draw(key)))
+    elapsed = time.perf_counter() - t0
+    phi2 = (f[:, :p] ** 2).mean(-1)
+    out = []
+    for pot in potentials:
+        logw = -np.asarray(model.action(jnp.asarray(f[:, p:]), pot))
+        w = np.exp(logw - logw.max())
+        w /= w.sum()
+        kish = float(1.0 / np.sum(w**2))
+        out.append(
+            dict(
+                potential=pot.describe(),
+                kish_ess=kish,
+                ess_per_s=kish / elapsed,
+                elapsed_s=elapsed,
+                phi2=float(w @ phi2),
+                num_draws=num_draws,
+            )
+        )
+    return out
+
+
+def chain_vacua(run: DeformedRun, point: int | None = None) -> dict:
+    """Per-chain mean of phi (averaged over points, or at `point`), the fraction of each chain's draws
+    with phi > 0, and which chains visit both signs (tunnelling)."""
+    phi = run.samples["phi"]
+    v = phi.mean(-1) if point is None else phi[..., point]
+    frac = (v > 0).mean(axis=1)
+    return dict(chain_mean=v.mean(axis=1), frac_positive=frac, tunnels=(frac > 0.05) & (frac < 0.95))
+
+
+def theta_of(run: DeformedRun, chain: int, draw: int = -1) -> dict:
+    """The constrained parameter draw of one chain (sample sites only)."""
+    skip = {"phi", "S_int_value"}
+    return {k: jnp.asarray(v[chain, draw]) for k, v in run.samples.items() if k not in skip}
+
+
+def landscape(model: Deformed, theta_a: dict, theta_b: dict, x, n: int = 41) -> dict:
+    """S_int and the total action -log P_lam(theta) (up to a constant) along the straight line
+    theta(t) = (1 - t) theta_a + t theta_b, t in [0, 1]."""
+    if set(theta_a) != set(theta_b):
+        raise NNFTError("theta_a and theta_b must have the same sites")
+    xj = jnp.asarray(model.arch.check_points(x))
+    ts = np.linspace(0.0, 1.0, n)
+    s_int, total, phi_mean = [], [], []
+    for t in ts:
+        th = {k: (1 - t) * theta_a[k] + t * theta_b[k] for k in theta_a}
+        lp, _ = log_density(model, (xj,), {}, th)
+        s_int.append(float(model.action_of_theta(th)))
+        total.append(-float(lp))
+        phi_mean.append(float(jnp.mean(model.arch.apply(th, jnp.asarray(model.quad.points)))))
+    return dict(t=ts, s_int=np.asarray(s_int), total=np.asarray(total), box_mean_phi=np.asarray(phi_mean))
