@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
+from functools import lru_cache
 from typing import NamedTuple
 
 import jax
@@ -110,22 +111,29 @@ def gaussian_dual(act: Activation, a, c, b):
     return jnp.einsum("i,j,i,ij->", w, w, fu, act.fn(v))
 
 
-def gaussian_moment(fn: Callable, cov: jax.Array, budget: int = 200_000) -> jax.Array:
-    """E[prod_j fn(z_j)] for z ~ N(0, cov), by Gauss-Hermite quadrature over the
-    range of cov (its rank r = number of non-negligible eigenvalues, static here as
-    the matrix size or the number of nonzero directions given by the caller)."""
-    cov = jnp.asarray(cov)
-    k = cov.shape[0]
-    lam, vec = jnp.linalg.eigh(cov)
-    lam = jnp.maximum(lam, 0.0)
-    r = int(np.sum(np.asarray(lam) > 1e-12 * float(np.max(np.asarray(lam)) + 1e-300)))
-    r = max(r, 1)
+@lru_cache(maxsize=16)
+def _tensor_grid(r: int, n: int) -> tuple[np.ndarray, np.ndarray]:
+    z, w = hermite_nodes(n)
+    pts = np.stack([g.ravel() for g in np.meshgrid(*([z] * r), indexing="ij")], axis=1)
+    wts = np.prod(np.meshgrid(*([w] * r), indexing="ij"), axis=0).ravel()
+    return pts, wts
+
+
+def gaussian_moment(fn: Callable, cov, budget: int = 200_000) -> float:
+    """E[prod_j fn(z_j)] for z ~ N(0, cov), by tensor Gauss-Hermite quadrature over the
+    range of cov (r = its numerical rank; n^r <= `budget` nodes, n <= 200 per axis).
+    Host-side (numpy): used for exact finite-width moments, not inside jit."""
+    cov = np.asarray(cov, np.float64)
+    lam, vec = np.linalg.eigh(cov)
+    lam = np.maximum(lam, 0.0)
+    r = max(1, int(np.sum(lam > 1e-12 * (lam.max() + 1e-300))))
     lam, vec = lam[-r:], vec[:, -r:]
     n = int(min(200, max(8, math.floor(budget ** (1.0 / r)))))
-    z, w = hermite_nodes(n)
-    grids = np.meshgrid(*([z] * r), indexing="ij")
-    pts = jnp.asarray(np.stack([g.ravel() for g in grids], axis=1))  # (n^r, r)
-    wts = jnp.asarray(np.prod(np.meshgrid(*([w] * r), indexing="ij"), axis=0).ravel())
-    zs = pts @ (vec * jnp.sqrt(lam)).T  # (n^r, k)
-    del k
-    return jnp.sum(wts * jnp.prod(fn(zs), axis=1))
+    pts, wts = _tensor_grid(r, n)
+    zs = pts @ (vec * np.sqrt(lam)).T  # (n^r, k)
+    return float(np.sum(wts * np.asarray(_row_products(fn)(zs))))
+
+
+@lru_cache(maxsize=64)
+def _row_products(fn: Callable) -> Callable:
+    return jax.jit(lambda z: jnp.prod(fn(z), axis=1))

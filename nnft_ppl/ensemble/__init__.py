@@ -1,7 +1,7 @@
 """Streaming ensemble estimators: correlators with error bars for any architecture."""
 
 from ._basis import MonomialBasis
-from ._estimate import Estimate, cumulants, moments
+from ._estimate import Estimate, cumulants, moments, multiplicity, sorted_tuples, tensor_sum
 from ._network import ensemble_correlators
 from ._neuron import neuron_correlators
 from ._stream import MomentSums, stream_moment_sums
@@ -13,6 +13,9 @@ __all__ = [
     "cumulants",
     "ensemble_correlators",
     "moments",
+    "multiplicity",
+    "sorted_tuples",
+    "tensor_sum",
     "neuron_correlators",
     "stream_moment_sums",
 ]

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import itertools
 from dataclasses import dataclass, field
+from functools import cached_property
 
 import jax.numpy as jnp
 import numpy as np
@@ -61,18 +62,56 @@ class MonomialBasis:
         index = {t: i for i, t in enumerate(t for lev in levels for t in lev)}
         return cls(n_points, levels, index)
 
-    def evaluate(self, phi: jnp.ndarray) -> jnp.ndarray:
-        """All monomials of samples phi (M, P) -> (M, K), in phi's dtype."""
+    def evaluate(self, phi: jnp.ndarray, upto: int | None = None) -> list[jnp.ndarray]:
+        """Monomials of samples phi (M, P), one (M, |level k|) array per length k <= upto."""
         prev = phi[:, jnp.asarray([t[0] for t in self.levels[0]])]
         out = [prev]
         pos = {t: i for i, t in enumerate(self.levels[0])}
-        for lev in self.levels[1:]:
+        for lev in self.levels[1 : upto or self.max_order]:
             parent = np.asarray([pos[t[:-1]] for t in lev])
             last = np.asarray([t[-1] for t in lev])
             prev = prev[:, parent] * phi[:, last]
             out.append(prev)
             pos = {t: i for i, t in enumerate(lev)}
-        return jnp.concatenate(out, axis=1)
+        return out
+
+    @cached_property
+    def plan(self) -> tuple[tuple[int, int, np.ndarray, np.ndarray], ...]:
+        """How each level's sums come out of one small matrix product: the sum of the
+        length-k monomials t is entry (t[:a], t[a:]) of L_a^T L_b, a = k // 2, b = k - a
+        (L_0 a column of ones). Cheaper than forming every monomial when the half
+        levels are small (full tensors over few points)."""
+        pos = [{(): 0}] + [{t: i for i, t in enumerate(lev)} for lev in self.levels]
+        out = []
+        for k, lev in enumerate(self.levels, start=1):
+            a = k // 2
+            rows = np.asarray([pos[a][t[:a]] for t in lev])
+            cols = np.asarray([pos[k - a][t[a:]] for t in lev])
+            out.append((a, k - a, rows, cols))
+        return tuple(out)
+
+    @cached_property
+    def use_products(self) -> bool:
+        """Whether the half-level products are cheaper than forming every monomial."""
+        sizes = [1] + [len(lev) for lev in self.levels]
+        cost = sum(sizes[a] * sizes[b] for a, b, _, _ in self.plan)
+        return cost <= 16 * self.size
+
+    def weighted_sums(self, phi: jnp.ndarray, weight: jnp.ndarray):
+        """Per-level sums over samples of weight * monomial, as device arrays (see `flatten`)."""
+        half = (self.max_order + 1) // 2 if self.use_products else self.max_order
+        levels = self.evaluate(phi, half)
+        if not self.use_products:
+            return tuple(weight @ lev for lev in levels)
+        ones = jnp.ones((phi.shape[0], 1), phi.dtype)
+        lv = [ones] + levels
+        return tuple((weight[:, None] * lv[a]).T @ lv[b] for a, b, _, _ in self.plan)
+
+    def flatten(self, sums) -> np.ndarray:
+        """The (K,) vector of monomial sums, in basis order, from `weighted_sums` output."""
+        if not self.use_products:
+            return np.concatenate([np.asarray(s) for s in sums])
+        return np.concatenate([np.asarray(s)[r, c] for s, (_, _, r, c) in zip(sums, self.plan, strict=True)])
 
 
 def _n_multisets(p: int, k: int) -> int:

@@ -8,6 +8,8 @@ delete-one-block jackknife replicas, from which the standard error follows.
 from __future__ import annotations
 
 import itertools
+import math
+from collections import Counter
 from functools import lru_cache
 from typing import NamedTuple
 
@@ -45,6 +47,20 @@ def _means(ms: MomentSums) -> tuple[np.ndarray, np.ndarray]:
 
 def sorted_tuples(n_points: int, order: int) -> list[tuple[int, ...]]:
     return list(itertools.combinations_with_replacement(range(n_points), order))
+
+
+def multiplicity(t) -> int:
+    """Number of distinct orderings of an index tuple (its weight in a full-tensor sum)."""
+    out = math.factorial(len(t))
+    for c in Counter(t).values():
+        out //= math.factorial(c)
+    return out
+
+
+def tensor_sum(est: Estimate, tuples) -> Estimate:
+    """Sum over every entry of the full symmetric tensor, from values over sorted tuples."""
+    w = np.asarray([multiplicity(t) for t in tuples], np.float64)
+    return Estimate(np.asarray(est.value @ w), est.replicas @ w)
 
 
 def moments(ms: MomentSums, tuples) -> Estimate:

@@ -55,13 +55,15 @@ def ensemble_correlators(
     dtype: str = "float64",
     progress: bool = True,
     checkpoint=None,
+    return_sums: bool = False,
 ) -> xr.Dataset:
     """Sample `n_nets` networks and estimate their correlators at points `x`.
 
     Returns a Dataset with, for every order r <= `max_order`, the full tensors `G{r}`
     (E[phi(x_i1)...phi(x_ir)]) and, for r >= 2, the connected `G{r}c` (unbiased
     k-statistics), each with a jackknife standard error `*_se` over `n_blocks` blocks.
-    With `tuples` (index tuples, for many points) only those entries are estimated.
+    With `tuples` (index tuples, for many points) only those entries are estimated;
+    `return_sums` also returns the block sums (for further jackknifed statistics).
     Sampling runs in `dtype`; accumulation is always float64. The result depends on
     `key` alone, not on `chunk`. With `checkpoint`, finished blocks survive interruption.
     """
@@ -95,7 +97,8 @@ def ensemble_correlators(
         fingerprint={"x": x.tolist(), **meta},
         cache_key=(arch, xj.tobytes(), dtype, "network"),
     )
-    return moments_dataset(ms, x, meta, tuples, max_order)
+    ds = moments_dataset(ms, x, meta, tuples, max_order)
+    return (ds, ms) if return_sums else ds
 
 
 def moments_dataset(ms, x, meta, tuples, max_order) -> xr.Dataset:

@@ -96,16 +96,25 @@ def stream_moment_sums(
 
     step = _compiled_step(sample_fn, basis, chunk, cache_key)
 
-    bar = tqdm(total=n, desc=desc, unit="sample", disable=not progress, initial=int(counts[done].sum()), leave=False)
+    bar = tqdm(
+        total=n,
+        desc=desc,
+        unit="sample",
+        disable=not progress,
+        initial=int(counts[done].sum()),
+        leave=False,
+        mininterval=2.0,
+    )
     for b in range(n_blocks):
         if done[b]:
             continue
-        acc = jnp.zeros(basis.size)
+        acc = None
         for start in range(edges[b], edges[b + 1], chunk):
             count = min(chunk, edges[b + 1] - start)
-            acc = acc + step(key, jnp.uint32(start), count)
+            part = step(key, jnp.uint32(start), count)
+            acc = part if acc is None else jax.tree.map(jnp.add, acc, part)
             bar.update(count)
-        sums[b] = np.asarray(acc)
+        sums[b] = basis.flatten(acc)
         if not np.all(np.isfinite(sums[b])):
             raise NNFTError(f"{desc}: non-finite field values in block {b}; check the parameter scales")
         done[b] = True
@@ -131,7 +140,7 @@ def _compiled_step(sample_fn, basis: MonomialBasis, chunk: int, cache_key):
         keys = jax.vmap(lambda i: jax.random.fold_in(key, i))(idx)
         phi = sample_fn(keys).astype(jnp.float64)
         mask = (jnp.arange(chunk) < count).astype(jnp.float64)
-        return mask @ basis.evaluate(phi)
+        return basis.weighted_sums(phi, mask)
 
     if ck is not None:
         if len(_STEPS) > 64:

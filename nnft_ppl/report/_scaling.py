@@ -1,0 +1,178 @@
+"""The width-scaling experiment of arXiv:2008.08601: how the ensemble's n-point
+functions approach the GP as the width grows.
+
+Deviations are measured on the smeared field Phi = sum_i phi(x_i) (the sum over every
+entry of the correlator tensors), signed and normalised by the GP value:
+  d4  = (sum G4  - sum G4_GP) / sum G4_GP   ~ 1/N
+  d6  = (sum G6  - sum G6_GP) / sum G6_GP   ~ 1/N (+ 1/N^2)
+  d6c =  sum G6c              / sum G6_GP   ~ 1/N^2
+  d6m = d6 - d6c (the 15 G4c x G2 terms)     ~ 1/N exactly where G2 = K
+with G_GP the Wick sums of the analytic kernel. For i.i.d. neurons the exact values
+follow from the exact connected functions, and the neuron-level estimator gives them
+at every width from one neuron ensemble.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import xarray as xr
+
+from .._errors import NNFTError
+from ..architectures import IIDNeuronArchitecture, make_architecture
+from ..ensemble import Estimate, cumulants, ensemble_correlators, moments, sorted_tuples, tensor_sum
+from ..ensemble._basis import MonomialBasis
+from ..ensemble._neuron import GAUSS_XI
+from ..ensemble._stream import as_key, stream_moment_sums
+from ..stats import se_threshold
+from ..theory import exact_connected, fit_width_scaling
+
+#: observable -> expected leading power of N
+EXPECTED_SLOPES = {"d4": -1.0, "d6": -1.0, "d6m": -1.0, "d6c": -2.0}
+
+
+def _fold(key, i: int):
+    import jax
+
+    return jax.random.fold_in(as_key(key), i)
+
+
+def gp_sums(k: np.ndarray) -> dict[str, float]:
+    """Sums over all entries of the Wick tensors: 3 S2^2 and 15 S2^3, S2 = sum K."""
+    s2 = float(np.sum(k))
+    return {"S2": s2, "S4": 3 * s2**2, "S6": 15 * s2**3}
+
+
+def width_scaling(
+    name: str,
+    params: dict,
+    x,
+    widths,
+    n_nets,
+    key=0,
+    *,
+    n_neurons: int = 0,
+    dtype: str = "float32",
+    progress: bool = True,
+) -> xr.Dataset:
+    """Run the experiment for one architecture; returns d4, d6, d6c (with jackknife SEs)
+    per width, the G2-vs-kernel check, and where available the exact and neuron-level values."""
+    widths = [int(w) for w in widths]
+    if len(widths) < 3:
+        raise NNFTError("widths: need at least 3 widths for a scaling fit")
+    nets = dict(zip(widths, np.broadcast_to(np.asarray(n_nets), (len(widths),)).tolist(), strict=True))
+    arch0 = make_architecture(name, width=widths[0], **params)
+    x = arch0.check_points(x)
+    k = np.asarray(arch0.nngp_kernel(x, x))
+    gp = gp_sums(k)
+    t4, t6 = sorted_tuples(x.shape[0], 4), sorted_tuples(x.shape[0], 6)
+    rows = {v: [] for v in EXPECTED_SLOPES}
+    ses = {v: [] for v in rows}
+    g2, g2se, g2z = [], [], []
+    for i, n in enumerate(widths):
+        arch = make_architecture(name, width=n, **params)
+        ds, ms = ensemble_correlators(
+            arch, x, nets[n], _fold(key, i), max_order=6, dtype=dtype, progress=progress, return_sums=True
+        )
+        est = {
+            "d4": tensor_sum(moments(ms, t4), t4).map(lambda s: s / gp["S4"] - 1.0),
+            "d6": tensor_sum(moments(ms, t6), t6).map(lambda s: s / gp["S6"] - 1.0),
+            "d6c": tensor_sum(cumulants(ms, t6), t6).map(lambda s: s / gp["S6"]),
+        }
+        est["d6m"] = Estimate(est["d6"].value - est["d6c"].value, est["d6"].replicas - est["d6c"].replicas)
+        for v, e in est.items():
+            rows[v].append(float(e.value))
+            ses[v].append(float(e.se))
+        g2.append(ds.G2.values)
+        g2se.append(ds.G2_se.values)
+        iu = np.triu_indices(x.shape[0])
+        g2z.append(float(np.max(np.abs((ds.G2.values - k) / ds.G2_se.values)[iu])))
+    out = xr.Dataset(coords={"width": widths, "p1": np.arange(len(x)), "p2": np.arange(len(x))})
+    out["x"] = (("p1", "dim"), x)
+    out["kernel"] = (("p1", "p2"), k)
+    out["G2"] = (("width", "p1", "p2"), np.asarray(g2))
+    out["G2_se"] = (("width", "p1", "p2"), np.asarray(g2se))
+    out["G2_max_abs_z"] = (("width",), np.asarray(g2z))
+    out["n_nets"] = (("width",), np.asarray([nets[n] for n in widths]))
+    for v in rows:
+        out[v] = (("width",), np.asarray(rows[v]))
+        out[v + "_se"] = (("width",), np.asarray(ses[v]))
+    n_pairs = len(x) * (len(x) + 1) // 2
+    out.attrs.update(
+        architecture=name,
+        params=str(params),
+        g2_threshold=se_threshold(n_pairs * len(widths), dof=63),
+        exact_two_point=int(arch0.exact_two_point),
+    )
+    if isinstance(arch0, IIDNeuronArchitecture):
+        _add_exact(out, arch0, x, gp)
+        if n_neurons:
+            _add_neuron_level(out, arch0, x, gp, n_neurons, _fold(key, 10_000), dtype, progress)
+    return out
+
+
+def _add_exact(out: xr.Dataset, arch, x, gp) -> None:
+    """Exact d4, d6, d6c at every width from the exact connected functions at N = 1."""
+    w = out.width.values.astype(np.float64)
+    c4 = float(np.sum(exact_connected(arch, x, 4, width=1)))
+    c6 = float(np.sum(exact_connected(arch, x, 6, width=1)))
+    out["d4_exact"] = (("width",), c4 / w / gp["S4"])
+    out["d6_exact"] = (("width",), (15 * c4 * gp["S2"] / w + c6 / w**2) / gp["S6"])
+    out["d6c_exact"] = (("width",), c6 / w**2 / gp["S6"])
+    out["d6m_exact"] = (("width",), 15 * c4 * gp["S2"] / w / gp["S6"])
+
+
+def _add_neuron_level(out, arch, x, gp, n_neurons, key, dtype, progress) -> None:
+    """d4 and d6c at every width from one ensemble of single neurons."""
+    jdt = np.dtype(dtype)
+    xj = np.asarray(x, jdt)
+    p = x.shape[0]
+    ms = stream_moment_sums(
+        lambda keys: arch.sample_neuron_features(keys, xj, jdt),
+        n_neurons,
+        key,
+        MonomialBasis.full(p, 6),
+        chunk=4096,
+        progress=progress,
+        desc=f"{arch.name} neurons",
+        cache_key=(arch, xj.tobytes(), dtype, "neuron"),
+    )
+    w = out.width.values.astype(np.float64)
+    s = arch.readout_std
+    t4, t6 = sorted_tuples(p, 4), sorted_tuples(p, 6)
+    k4 = tensor_sum(cumulants(ms, t4, GAUSS_XI), t4).map(lambda v: s**4 * v / gp["S4"])
+    k6 = tensor_sum(cumulants(ms, t6, GAUSS_XI), t6).map(lambda v: s**6 * v / gp["S6"])
+    out["d4_neuron"] = (("width",), k4.value / w)
+    out["d4_neuron_se"] = (("width",), k4.se / w)
+    out["d6c_neuron"] = (("width",), k6.value / w**2)
+    out["d6c_neuron_se"] = (("width",), k6.se / w**2)
+    out.attrs["n_neurons"] = n_neurons
+
+
+def fit_slopes(ds: xr.Dataset) -> dict[str, dict]:
+    """Log-log fits of each deviation against width over the widths above the floor.
+
+    d6 = d6m + d6c mixes 1/N and 1/N^2; its leading 1/N is fitted only over widths where
+    the measured 1/N^2 part (d6c) is below one standard error of d6.
+    """
+    res = {}
+    for v, expected in EXPECTED_SLOPES.items():
+        sel = np.ones(ds.width.size, bool)
+        if v == "d6":
+            sel = np.abs(ds.d6c.values) < ds.d6_se.values
+        try:
+            f = fit_width_scaling(ds.width.values[sel], ds[v].values[sel], ds[v + "_se"].values[sel])
+        except NNFTError as e:
+            res[v] = {"expected": expected, "error": str(e)}
+            continue
+        res[v] = {
+            "expected": expected,
+            "slope": f.slope,
+            "slope_se": f.slope_se,
+            "ci95": (f.ci_low, f.ci_high),
+            "in_ci": bool(f.ci_low <= expected <= f.ci_high),
+            "z": (f.slope - expected) / f.slope_se,
+            "chi2_dof": f.chi2 / max(f.dof, 1),
+            "widths_used": [int(w) for w in ds.width.values[sel][f.used]],
+            "fit": f,
+        }
+    return res
