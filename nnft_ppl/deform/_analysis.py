@@ -100,22 +100,19 @@ def reweighting_scan(model: Deformed, x, key: PRNGKeyArray, potentials: list[Pot
     f = np.asarray(jax.block_until_ready(draw(key)))
     elapsed = time.perf_counter() - t0
     phi2 = (f[:, :p] ** 2).mean(-1)
+    m = len(phi2)
     out = []
     for pot in potentials:
         logw = -np.asarray(model.action(jnp.asarray(f[:, p:]), pot))
         w = np.exp(logw - logw.max())
         w /= w.sum()
         kish = float(1.0 / np.sum(w**2))
-        out.append(
-            dict(
-                potential=pot.describe(),
-                kish_ess=kish,
-                ess_per_s=kish / elapsed,
-                elapsed_s=elapsed,
-                phi2=float(w @ phi2),
-                num_draws=num_draws,
-            )
-        )
+        mu = float(w @ phi2)
+        # paired shift from the unweighted mean of the same draws, with its delta-method SE
+        infl = m * w * (phi2 - mu) - (phi2 - phi2.mean())
+        row = dict(potential=pot.describe(), kish_ess=kish, ess_per_s=kish / elapsed, elapsed_s=elapsed, phi2=mu)
+        row.update(phi2_shift=mu - float(phi2.mean()), phi2_shift_se=float(np.sqrt(np.sum(infl**2)) / m))
+        out.append(dict(row, num_draws=num_draws))
     return out
 
 
