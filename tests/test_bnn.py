@@ -9,13 +9,11 @@ from nnft_ppl.architectures import ErfNet
 from nnft_ppl.gp import diagnostics, input_grid, run_nuts, synthetic
 
 
-@pytest.fixture(scope="module")
-def tree():
+def test_nuts_posterior_tree():
+    """One NUTS run (a single test, so parallel workers never repeat it): groups, shapes,
+    clean diagnostics, and an unconverged copy that is flagged, not silenced."""
     d = synthetic(15, noise=0.5, seed=2)
-    return run_nuts(ErfNet(width=8, sw=2.0, sb=1.0), d.x, d.y, input_grid(d, 6), num_warmup=200, num_samples=200)
-
-
-def test_datatree_groups_and_shapes(tree):
+    tree = run_nuts(ErfNet(width=8, sw=2.0, sb=1.0), d.x, d.y, input_grid(d, 6), num_warmup=200, num_samples=200)
     for g in ("posterior", "posterior_predictive", "log_likelihood", "sample_stats", "observed_data"):
         assert g in tree.children
     assert tree.posterior["f"].shape == (4, 200, 15)
@@ -24,16 +22,11 @@ def test_datatree_groups_and_shapes(tree):
     assert tree.log_likelihood["y"].shape == (4, 200, 15)
     assert tree.posterior_predictive["y"].shape == (4, 200, 15)
 
-
-def test_nuts_converged_cleanly(tree):
     assert tree.attrs["divergences"] == 0
     assert tree.attrs["rhat_max"] <= 1.01
     assert tree.attrs["warnings"] == ""
     assert "sigma" in tree.attrs["rhat_variables"]
 
-
-def test_bad_runs_are_flagged_not_silenced(tree):
-    """An unconverged run (chains from one short warm-up) carries a warning in attrs."""
     bad = tree.copy()
     post = bad.posterior.to_dataset()
     post["f"] = post["f"] + np.arange(4)[:, None, None]  # chains disagree

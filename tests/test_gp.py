@@ -88,8 +88,8 @@ def test_posterior_mean_equals_direct_cholesky():
 def test_marginal_likelihood_fit_improves_with_gpjax_and_optax():
     d = synthetic(30, noise=0.2, seed=0)
     g0 = fit_gp(ErfNet(), d.x, d.y, noise=0.5, num_iters=0)
-    g1 = fit_gp(ErfNet(), d.x, d.y, noise=0.5, num_iters=60)
-    g2 = fit_gp(ErfNet(), d.x, d.y, noise=0.5, optimizer="adam", num_iters=150, learning_rate=0.05)
+    g1 = fit_gp(ErfNet(), d.x, d.y, noise=0.5, num_iters=40)
+    g2 = fit_gp(ErfNet(), d.x, d.y, noise=0.5, optimizer="adam", num_iters=80, learning_rate=0.1)
     assert g1.log_marginal_likelihood > g0.log_marginal_likelihood + 5
     assert g2.log_marginal_likelihood > g0.log_marginal_likelihood + 5
     assert g1.arch.sw != 1.0 and 0.05 < g1.noise < 0.4
