@@ -126,3 +126,14 @@ def test_no_arviz_at_import():
 
     code = "import sys, nnft_ppl.deform._sample, nnft_ppl.deform; assert 'arviz_base' not in sys.modules, 'arviz'"
     subprocess.run([sys.executable, "-c", code], check=True, timeout=60)
+
+
+def test_float32_sampling_runs():
+    import jax
+
+    m = D.deform(nf.CosNet(width=4), D.Phi4(1.0), D.make_quadrature((-1, 1), 3))
+    run = D.sample_deformed(
+        m, [[0.0]], jax.random.PRNGKey(0), num_warmup=20, num_samples=20, num_chains=2, dtype=jax.numpy.float32
+    )
+    assert run.samples["phi"].dtype == np.float32 and run.samples["phi"].shape == (2, 20, 1)
+    assert np.all(np.isfinite(run.samples["phi"])) and run.meta["dtype"] == "float32"

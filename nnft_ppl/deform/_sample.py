@@ -93,53 +93,57 @@ def sample_scan(
             raise NNFTError(f"potentials must be Potential objects, got {type(pot).__name__}")
         pot.check_bounded(model.allow_unbounded)
 
-    def fn(xx, pot):
-        return model(xx, dtype, pot)
+    # float32 runs the whole sampler with 64-bit types off (NumPyro's adaptation state would otherwise
+    # be float64 next to float32 parameters); float64 needs them on.
+    with jax.enable_x64(jnp.dtype(dtype) == jnp.float64):
 
-    xj = jnp.asarray(x, dtype)
-    casts = [jax.tree_util.tree_map(lambda v: jnp.asarray(v, dtype), pot) for pot in potentials]
-    keys = jax.random.split(key, len(potentials) + 1)
-    init = initialize_model(
-        jax.random.split(keys[0], num_chains),
-        fn,
-        init_strategy=init_to_sample,
-        dynamic_args=True,
-        model_args=(xj, casts[0]),
-    )
-    run = _compiled_runner(
-        fn,
-        init.potential_fn,
-        init.postprocess_fn,
-        kernel,
-        num_warmup,
-        num_samples,
-        num_chains,
-        chain_method,
-        target_accept_prob,
-        max_tree_depth,
-    )
-    runs = []
-    for pot, pot_j, kk in zip(potentials, casts, keys[1:], strict=True):
-        t0 = time.perf_counter()
-        samples, stats = jax.block_until_ready(run(init.param_info.z, jax.random.split(kk, num_chains), xj, pot_j))
-        elapsed = time.perf_counter() - t0
-        stats = {n: np.asarray(v) for n, v in stats.items()}
-        samples = {n: np.asarray(v) for n, v in samples.items()}
-        meta = dict(model.metadata())
-        meta.update(
-            potential=pot.describe(),
-            kernel=kernel,
-            chain_method=chain_method,
-            num_chains=num_chains,
-            num_warmup=num_warmup,
-            num_samples=num_samples,
-            dtype=str(jnp.dtype(dtype)),
-            elapsed_s=elapsed,
-            compiled_once_for=len(potentials),
-            backend=jax.default_backend(),
+        def fn(xx, pot):
+            return model(xx, dtype, pot)
+
+        xj = jnp.asarray(x, dtype)
+        casts = [jax.tree_util.tree_map(lambda v: jnp.asarray(v, dtype), pot) for pot in potentials]
+        keys = jax.random.split(key, len(potentials) + 1)
+        init = initialize_model(
+            jax.random.split(keys[0], num_chains),
+            fn,
+            init_strategy=init_to_sample,
+            dynamic_args=True,
+            model_args=(xj, casts[0]),
         )
-        runs.append(DeformedRun(samples, stats, x, elapsed, meta))
-    return runs
+        run = _compiled_runner(
+            fn,
+            init.potential_fn,
+            init.postprocess_fn,
+            kernel,
+            num_warmup,
+            num_samples,
+            num_chains,
+            chain_method,
+            target_accept_prob,
+            max_tree_depth,
+        )
+        runs = []
+        for pot, pot_j, kk in zip(potentials, casts, keys[1:], strict=True):
+            t0 = time.perf_counter()
+            samples, stats = jax.block_until_ready(run(init.param_info.z, jax.random.split(kk, num_chains), xj, pot_j))
+            elapsed = time.perf_counter() - t0
+            stats = {n: np.asarray(v) for n, v in stats.items()}
+            samples = {n: np.asarray(v) for n, v in samples.items()}
+            meta = dict(model.metadata())
+            meta.update(
+                potential=pot.describe(),
+                kernel=kernel,
+                chain_method=chain_method,
+                num_chains=num_chains,
+                num_warmup=num_warmup,
+                num_samples=num_samples,
+                dtype=str(jnp.dtype(dtype)),
+                elapsed_s=elapsed,
+                compiled_once_for=len(potentials),
+                backend=jax.default_backend(),
+            )
+            runs.append(DeformedRun(samples, stats, x, elapsed, meta))
+        return runs
 
 
 def _compiled_runner(
