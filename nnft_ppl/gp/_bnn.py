@@ -159,11 +159,11 @@ def diagnostics(dt, identified: list[str]) -> dict:
     other = [v for v in post.data_vars if v not in ident and v not in ("phi",)]
     rh = azs.rhat(dt, var_names=ident)
     es = azs.ess(dt, var_names=ident)
-    rhat_max = float(max(float(np.nanmax(rh[v].values)) for v in ident))
-    ess_min = float(min(float(np.nanmin(es[v].values)) for v in ident))
-    rhat_w = (
-        float(max(float(np.nanmax(azs.rhat(dt, var_names=[v])[v].values)) for v in other)) if other else float("nan")
-    )
+    rhat_max = float(max(float(np.max(rh[v].values)) for v in ident))  # NaN propagates and is flagged
+    ess_min = float(min(float(np.min(es[v].values)) for v in ident))
+    other = [v for v in other if float(np.ptp(np.asarray(post[v]))) > 0]  # skip fixed (deterministic) sites
+    rw = azs.rhat(dt, var_names=other) if other else {}
+    rhat_w = float(max(float(np.max(rw[v].values)) for v in other)) if other else float("nan")
     div = int(np.asarray(dt.sample_stats["diverging"]).sum())
     msgs = []
     if div > 0:

@@ -58,7 +58,7 @@ def noise_std(model: gpx.ConjugateModel) -> float:
 def safe_jitter(model: gpx.ConjugateModel, x: Float[Array, "n d"], where: str = "kernel") -> float:
     """Smallest jitter from `JITTER_LADDER` (relative to the mean diagonal) that makes
     K + noise^2 I factorable; warns when one is needed, raises `NNFTError` when none helps."""
-    k = np.asarray(model.prior.kernel.gram(jnp.asarray(x)).as_matrix())
+    k = np.asarray(_gram(model.prior.kernel, jnp.asarray(x)))
     if not np.all(np.isfinite(k)):
         raise NNFTError(f"{where}: the kernel matrix contains NaN or inf (check the prior scales and inputs)")
     s2 = noise_std(model) ** 2
@@ -82,6 +82,17 @@ def safe_jitter(model: gpx.ConjugateModel, x: Float[Array, "n d"], where: str = 
     )
 
 
+_gram = eqx.filter_jit(lambda kernel, x: kernel.gram(x).as_matrix())
+
+
+@eqx.filter_jit
+def _condition_predict(model, x, y, xt):
+    """Log marginal likelihood and diagonal predictive moments at xt, one factorisation, jitted."""
+    post = model.condition(gpx.Dataset(X=x, y=y[:, None]))
+    dist = post(xt, covariance="diagonal")
+    return post.log_marginal_likelihood, dist.mean, dist.variance
+
+
 def _with_jitter(model: gpx.ConjugateModel, jitter: float) -> gpx.ConjugateModel:
     if jitter == model.prior.jitter:
         return model
@@ -98,6 +109,7 @@ class GPFit:
     y: np.ndarray
     history: np.ndarray
     notes: list[str] = dataclasses.field(default_factory=list)
+    _lml: float | None = dataclasses.field(default=None, repr=False, compare=False)
 
     @property
     def kernel(self) -> NNGPKernel:
@@ -126,14 +138,17 @@ class GPFit:
 
     @property
     def log_marginal_likelihood(self) -> float:
-        return float(self.posterior().log_marginal_likelihood)
+        if self._lml is None:
+            self.predict(self.x[:1])
+        return self._lml
 
     def predict(self, xt: Float[Array, "m d"]) -> dict[str, np.ndarray]:
         """Posterior mean and marginal variances of the latent f and of a new y at `xt`."""
         xt = V.points("xt", xt, self.x.shape[1])
-        dist = self.posterior()(jnp.asarray(xt), covariance="diagonal")
-        var_f = np.maximum(np.asarray(dist.variance) - self.jitter, 0.0)
-        return {"mean": np.asarray(dist.mean), "var_f": var_f, "var_y": var_f + self.noise**2}
+        lml, mean, var = _condition_predict(self.model, jnp.asarray(self.x), jnp.asarray(self.y), jnp.asarray(xt))
+        self._lml = float(lml)
+        var_f = np.maximum(np.asarray(var) - self.jitter, 0.0)
+        return {"mean": np.asarray(mean), "var_f": var_f, "var_y": var_f + self.noise**2}
 
     def loo(self) -> Float[Array, " n"]:
         """Exact leave-one-out log predictive densities log p(y_i | y_-i) from Sigma^-1
@@ -153,11 +168,12 @@ class GPFit:
         }
 
 
+@eqx.filter_jit
 def exact_loo(model: gpx.ConjugateModel, x, y) -> Float[Array, " n"]:
     """log N(y_i; y_i - alpha_i / [S^-1]_ii, 1 / [S^-1]_ii), S = K + (noise^2 + jitter) I, alpha = S^-1 y."""
     x, y = jnp.asarray(x), jnp.asarray(y)
     k = model.prior.kernel.gram(x).as_matrix()
-    s = k + (noise_std(model) ** 2 + model.prior.jitter) * jnp.eye(x.shape[0])
+    s = k + (gpx.parameters.val(model.likelihood.obs_stddev) ** 2 + model.prior.jitter) * jnp.eye(x.shape[0])
     chol = jnp.linalg.cholesky(s)
     sinv = jsp.linalg.cho_solve((chol, True), jnp.eye(x.shape[0]))
     alpha = sinv @ y
