@@ -94,6 +94,7 @@ def stream_moment_sums(
                     )
                 sums, done = z["sums"].copy(), z["done"].copy()
 
+    chunk = min(chunk, -(-n // n_blocks))  # a chunk never spans blocks: no larger than one block
     step = _compiled_step(sample_fn, basis, chunk, cache_key)
 
     bar = tqdm(

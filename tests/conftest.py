@@ -1,0 +1,18 @@
+"""Test configuration: headless plots, small notebook sizes, float64."""
+
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("MPLBACKEND", "Agg")
+os.environ.setdefault("NNFT_SMALL", "1")
+
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+
+import nnft_ppl  # noqa: E402,F401  (enables float64)
+
+
+@pytest.fixture
+def rng():
+    return np.random.default_rng(20261128)

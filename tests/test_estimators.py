@@ -1,0 +1,182 @@
+"""The streaming estimators: exactness against closed forms, determinism, chunk independence,
+the neuron-level shortcut, checkpoints, storage and bad input."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import xarray as xr
+from helpers import assert_within_se, sorted_unique
+
+from nnft_ppl import NNFTError
+from nnft_ppl.architectures import make_architecture
+from nnft_ppl.ensemble import ensemble_correlators, neuron_correlators
+from nnft_ppl.theory import exact_connected
+
+POINTS_1D = np.array([-1.0, -0.6, -0.2, 0.2, 0.6, 1.0])
+
+
+def _points(name, d, seed):
+    x = np.random.default_rng(seed).uniform(-1, 1, size=(4, d)) / np.sqrt(d)
+    return 0.05 * x if name == "GaussNet" else x  # GaussNet: the paper's small inputs keep its tails tame
+
+
+@pytest.mark.parametrize("width", [2, 5])
+@pytest.mark.parametrize("d", [1, 3])
+@pytest.mark.parametrize("name", ["GaussNet", "CosNet"])
+def test_g4c_matches_exact_formula(name, d, width):
+    """Network-level connected 4-pt within 4 SE (Bonferroni over distinct entries) of the exact 1/N formula."""
+    x = _points(name, d, seed=100 * d + width)
+    arch = make_architecture(name, width=width, d=d)
+    ds = ensemble_correlators(arch, x, 60_000, key=11, max_order=4, progress=False)
+    exact = exact_connected(arch, x, 4)
+    mask = sorted_unique(exact.shape)
+    assert_within_se(ds.G4c.values, ds.G4c_se.values, exact, 64, unique=mask, what=f"{name} d={d} N={width}")
+
+
+def test_g6c_matches_exact_formula_cosnet():
+    x = np.array([-0.5, 0.1, 0.7])
+    arch = make_architecture("CosNet", width=2)
+    ds = ensemble_correlators(arch, x, 60_000, key=3, max_order=6, progress=False)
+    exact = exact_connected(arch, x, 6)
+    assert_within_se(ds.G6c.values, ds.G6c_se.values, exact, 64, unique=sorted_unique(exact.shape), what="CosNet G6c")
+
+
+def test_linear_features_exact_cumulants():
+    arch = make_architecture("LinearFeatures", width=3, weights="uniform")
+    x = np.array([-0.7, 0.0, 0.4])
+    ds = ensemble_correlators(arch, x, 40_000, key=5, max_order=4, progress=False)
+    for order in (2, 4):
+        exact = exact_connected(arch, x, order)
+        assert_within_se(
+            ds[f"G{order}c"].values,
+            ds[f"G{order}c_se"].values,
+            exact,
+            64,
+            unique=sorted_unique(exact.shape),
+            what=f"LinearFeatures G{order}c",
+        )
+
+
+def test_estimators_detect_a_wrong_formula():
+    """The same check fails when the exact formula is off by the N -> N+1 mistake (power of the test)."""
+    x = np.array([-0.4, 0.3])
+    arch = make_architecture("CosNet", width=2)
+    ds = ensemble_correlators(arch, x, 200_000, key=1, max_order=4, progress=False)
+    wrong = exact_connected(arch, x, 4, width=3)
+    with pytest.raises(AssertionError):
+        assert_within_se(ds.G4c.values, ds.G4c_se.values, wrong, 64, unique=sorted_unique(wrong.shape))
+
+
+@pytest.mark.parametrize("name", ["ErfNet", "ReLUNet", "GaussNet", "CosNet"])
+def test_neuron_level_agrees_with_network_level(name):
+    x = 0.05 * POINTS_1D[:4] if name == "GaussNet" else POINTS_1D[:4]
+    arch = make_architecture(name, width=3)
+    net = ensemble_correlators(arch, x, 60_000, key=21, max_order=4, progress=False)
+    neu = neuron_correlators(arch, x, 60_000, key=22, max_order=4, progress=False)
+    diff = net.G4c.values - neu.G4c.sel(width=3).values
+    se = np.sqrt(net.G4c_se.values**2 + neu.G4c_se.sel(width=3).values ** 2)
+    assert_within_se(diff, se, 0.0, 64, unique=sorted_unique(diff.shape), what=f"{name} neuron vs network")
+    exact = exact_connected(arch, x, 4)
+    assert_within_se(
+        neu.G4c.sel(width=3).values,
+        neu.G4c_se.sel(width=3).values,
+        exact,
+        64,
+        unique=sorted_unique(exact.shape),
+        what=f"{name} neuron vs exact",
+    )
+
+
+def test_same_key_same_result_and_chunk_independent():
+    arch = make_architecture("ErfNet", width=4)
+    kw = dict(max_order=4, progress=False)
+    a = ensemble_correlators(arch, POINTS_1D[:3], 3000, key=9, chunk=64, **kw)
+    b = ensemble_correlators(arch, POINTS_1D[:3], 3000, key=9, chunk=64, **kw)
+    c = ensemble_correlators(arch, POINTS_1D[:3], 3000, key=9, chunk=1000, **kw)
+    d = ensemble_correlators(arch, POINTS_1D[:3], 3000, key=10, chunk=64, **kw)
+    for v in a.data_vars:
+        np.testing.assert_array_equal(a[v].values, b[v].values)
+        np.testing.assert_allclose(a[v].values, c[v].values, rtol=1e-12, atol=1e-13)
+    assert not np.allclose(a.G2.values, d.G2.values)
+
+
+def test_tuples_mode_equals_full_tensors():
+    arch = make_architecture("ReLUNet", width=3)
+    x = np.linspace(-1, 1, 5)
+    full = ensemble_correlators(arch, x, 2000, key=2, max_order=4, progress=False)
+    tuples = [(0, 1, 2, 3), (4, 4, 1, 0), (2, 2, 2, 2)]
+    part = ensemble_correlators(arch, x, 2000, key=2, max_order=4, tuples=tuples, progress=False)
+    for i, t in enumerate(tuples):
+        np.testing.assert_allclose(part.G4c.values[i], full.G4c.values[t], rtol=1e-10)
+        np.testing.assert_allclose(part.G4c_se.values[i], full.G4c_se.values[t], rtol=1e-8)
+
+
+def test_kstatistics_unbiased_at_tiny_n():
+    """Averaged over 150 tiny ensembles (n = 112) the k-statistic G4c matches the exact value
+    within 4 SE of the mean: no O(1/n) bias."""
+    arch = make_architecture("CosNet", width=1)
+    x = np.array([0.0])
+    exact = exact_connected(arch, x, 4)[0, 0, 0, 0]
+    vals = []
+    for s in range(150):
+        ds = ensemble_correlators(arch, x, 112, key=1000 + s, max_order=4, n_blocks=8, progress=False)
+        vals.append(float(ds.G4c.values[0, 0, 0, 0]))
+    vals = np.asarray(vals)
+    assert abs(vals.mean() - exact) <= 4 * vals.std(ddof=1) / np.sqrt(len(vals))
+
+
+def test_checkpoint_resumes_without_recomputing(tmp_path):
+    arch = make_architecture("ErfNet", width=3)
+    ck = tmp_path / "ck.npz"
+    full = ensemble_correlators(arch, POINTS_1D[:3], 4000, key=4, max_order=4, progress=False)
+    first = ensemble_correlators(arch, POINTS_1D[:3], 4000, key=4, max_order=4, progress=False, checkpoint=ck)
+    z = dict(np.load(ck))
+    z["done"][10:] = False  # pretend the run stopped after 10 blocks
+    z["sums"][10:] = np.nan  # work after the stop is gone; NaN would leak if it were reused
+    np.savez(ck, **z)
+    resumed = ensemble_correlators(arch, POINTS_1D[:3], 4000, key=4, max_order=4, progress=False, checkpoint=ck)
+    np.testing.assert_allclose(resumed.G4c.values, full.G4c.values, rtol=1e-12)
+    np.testing.assert_allclose(first.G4c.values, full.G4c.values, rtol=1e-12)
+    with pytest.raises(NNFTError, match="checkpoint"):
+        ensemble_correlators(arch, POINTS_1D[:3], 4000, key=5, max_order=4, progress=False, checkpoint=ck)
+
+
+def test_netcdf_round_trip(tmp_path):
+    ds = ensemble_correlators(make_architecture("CosNet", width=3), POINTS_1D[:3], 2000, key=1, progress=False)
+    ds.to_netcdf(tmp_path / "r.nc", engine="h5netcdf")
+    back = xr.load_dataset(tmp_path / "r.nc", engine="h5netcdf")
+    xr.testing.assert_allclose(ds, back)
+    assert back.attrs["architecture"] == "CosNet" and back.attrs["n_nets"] == 2000
+
+
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [
+        (dict(x=[[0.0, 1.0]]), "x"),  # wrong input dimension
+        (dict(x=[np.nan, 0.0]), "x"),
+        (dict(x=[[[0.0]]]), "x"),
+        (dict(n_nets=10), "n_nets"),
+        (dict(max_order=7), "max_order"),
+        (dict(max_order=1), "max_order"),
+        (dict(dtype="float16"), "dtype"),
+        (dict(key="abc"), "key"),
+        (dict(chunk=0), "chunk"),
+    ],
+)
+def test_bad_input_names_the_argument(kwargs, match):
+    args = dict(x=POINTS_1D[:3], n_nets=1000, key=0)
+    args.update(kwargs)
+    with pytest.raises(NNFTError, match=match):
+        ensemble_correlators(
+            make_architecture("ErfNet", width=3), args.pop("x"), args.pop("n_nets"), progress=False, **args
+        )
+
+
+def test_neuron_estimator_rejects_dependent_neurons():
+    with pytest.raises(NNFTError, match="i.i.d. neurons"):
+        neuron_correlators(make_architecture("DeepMLP", width=4), POINTS_1D[:2], 1000, progress=False)
+    with pytest.raises(NNFTError, match="exact"):
+        exact_connected(make_architecture("DeepMLP", width=4), POINTS_1D[:2], 4)
+    with pytest.raises(NNFTError, match="order"):
+        exact_connected(make_architecture("ErfNet", width=4), POINTS_1D[:2], 8)
