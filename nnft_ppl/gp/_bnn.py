@@ -15,7 +15,7 @@ import numpy as np
 import numpyro
 import numpyro.distributions as dist
 from jaxtyping import Array, Float
-from numpyro.infer import MCMC, NUTS, Predictive, init_to_sample
+from numpyro.infer import MCMC, NUTS, init_to_sample
 
 from .. import _validate as V
 from .._errors import NNFTError
@@ -119,10 +119,11 @@ def run_nuts(
     mcmc.run(k_run, arch, xj, yj, xtj, noise, noise_prior_scale, extra_fields=("diverging",))
     samples = mcmc.get_samples()
     samples.pop("phi", None)
-    pp = Predictive(bnn_regression, posterior_samples=samples, return_sites=["y"])(
-        k_pp, arch, xj, None, None, noise, noise_prior_scale
-    )
-    pp = {"y": np.asarray(pp["y"]).reshape(num_chains, num_samples, -1)}
+    # posterior predictive y ~ Normal(f, sigma), drawn directly from the sampled f and sigma
+    f = np.asarray(samples["f"])
+    sig = np.asarray(samples["sigma"]).reshape(-1, 1) if noise is None else noise
+    eps = np.random.default_rng(np.asarray(jax.random.key_data(k_pp)).ravel()).standard_normal(f.shape)
+    pp = {"y": (f + sig * eps).reshape(num_chains, num_samples, -1)}
     dt = azb.from_numpyro(
         mcmc,
         posterior_predictive=pp,
