@@ -13,15 +13,14 @@ $(VENV)/.installed: pyproject.toml
 	  $(PYTHON312) -m venv $(VENV); fi
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q -e '.[dev]'
-	$(PY) -m ipykernel install --user --name nnft_ppl --display-name nnft_ppl >/dev/null
 	@touch $@
 
 run: $(VENV)/.installed
-	$(VENV)/bin/nnft run
+	PATH=$(CURDIR)/$(VENV)/bin:$$PATH nnft run
 
 test: $(VENV)/.installed
 	$(VENV)/bin/ruff check nnft_ppl tests benchmarks
-	$(PY) -m pytest -n 2 --durations=15
+	PATH=$(CURDIR)/$(VENV)/bin:$$PATH $(PY) -m pytest -n 2 --durations=15
 
 bench: $(VENV)/.installed
 	$(PY) benchmarks/ensemble.py
