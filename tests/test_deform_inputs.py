@@ -128,10 +128,24 @@ def test_no_arviz_at_import():
     subprocess.run([sys.executable, "-c", code], check=True, timeout=60)
 
 
-def test_float32_sampling_runs():
+def test_float32_sampling_runs_and_hmc_sequential():
     import jax
 
     m = D.deform(nf.CosNet(width=4), D.Phi4(1.0), D.make_quadrature((-1, 1), 3))
+    hmc = D.sample_deformed(
+        m,
+        [[0.0]],
+        jax.random.PRNGKey(1),
+        num_warmup=20,
+        num_samples=20,
+        num_chains=2,
+        kernel="hmc",
+        chain_method="sequential",
+    )
+    assert hmc.samples["phi"].shape == (2, 20, 1) and hmc.meta["kernel"] == "hmc"
+    assert np.all(np.isfinite(hmc.samples["phi"]))
+    with pytest.raises(NNFTError, match="non-empty"):
+        D.sample_scan(m, [[0.0]], jax.random.PRNGKey(0), [])
     run = D.sample_deformed(
         m, [[0.0]], jax.random.PRNGKey(0), num_warmup=20, num_samples=20, num_chains=2, dtype=jax.numpy.float32
     )

@@ -77,7 +77,8 @@ def sample_scan(
     progress: bool = False,
 ) -> list[DeformedRun]:
     """One run per potential (e.g. a scan over lam), compiled once: the potential is a traced model
-    argument. Every potential is checked for boundedness like the model's own."""
+    argument. Every potential is checked for boundedness like the model's own. `progress` prints one
+    line per finished run."""
     x = model.arch.check_points(x)
     num_warmup = V.integer("num_warmup", num_warmup)
     num_samples = V.integer("num_samples", num_samples)
@@ -88,6 +89,8 @@ def sample_scan(
         chain_method = choose_chain_method(num_chains)
     if chain_method not in ("sequential", "vectorized", "parallel"):
         raise NNFTError(f"chain_method must be auto, sequential, vectorized or parallel, got {chain_method!r}")
+    if not potentials:
+        raise NNFTError("potentials must be a non-empty list")
     for pot in potentials:
         if not isinstance(pot, Potential):
             raise NNFTError(f"potentials must be Potential objects, got {type(pot).__name__}")
@@ -127,6 +130,8 @@ def sample_scan(
             t0 = time.perf_counter()
             samples, stats = jax.block_until_ready(run(init.param_info.z, jax.random.split(kk, num_chains), xj, pot_j))
             elapsed = time.perf_counter() - t0
+            if progress:
+                print(f"nnft deform: {pot.describe()}: {num_chains} chains in {elapsed:.1f} s", flush=True)
             stats = {n: np.asarray(v) for n, v in stats.items()}
             samples = {n: np.asarray(v) for n, v in samples.items()}
             meta = dict(model.metadata())
