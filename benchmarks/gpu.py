@@ -1,0 +1,140 @@
+#!/usr/bin/env python3
+"""The GPU check, one prepared script: ensemble throughput beside the plain-JAX reference,
+the neuron-level estimator, and NUTS ESS/s for 1 and 512 vectorized chains.
+
+Needs only jax, numpyro, equinox, xarray, scipy, tqdm (no arviz, no gpjax). Run from the
+checkout:  PYTHONPATH=. python benchmarks/gpu.py [--quick] [--out DIR]
+The reference script is looked up at $NNFT_REFERENCE, .bench/reference_vmap.py, then
+../shared/bench/reference_vmap.py. Results also go to DIR/gpu_results.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import jax
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+import nnft_ppl as nn  # noqa: E402
+from nnft_ppl.ensemble import ensemble_correlators, neuron_correlators  # noqa: E402
+
+
+def reference_path() -> Path | None:
+    for p in (
+        os.environ.get("NNFT_REFERENCE"),
+        ROOT / ".bench" / "reference_vmap.py",
+        ROOT.parent / "shared" / "bench" / "reference_vmap.py",
+    ):
+        if p and Path(p).is_file():
+            return Path(p)
+    return None
+
+
+def run_reference(width: int, points: int, nets: int) -> float | None:
+    ref = reference_path()
+    if ref is None:
+        return None
+    out = subprocess.run(
+        [sys.executable, str(ref), "--act", "erf", "--width", str(width), "--points", str(points), "--nets", str(nets)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    m = re.search(r"nets_per_s=([0-9.e+]+)", out.stdout)
+    if m is None:
+        print("reference failed:", out.stderr[-2000:], flush=True)
+        return None
+    return float(m.group(1))
+
+
+def run_ours(width, points, nets, chunk, key) -> float:
+    arch = nn.ErfNet(width=width)
+    x = np.linspace(-1.0, 1.0, points)[:, None]
+    kw = dict(max_order=4, dtype="float32", progress=False, chunk=chunk)
+    ensemble_correlators(arch, x, 64 * chunk, key=key + 100, **kw)  # compile (same chunk shape)
+    t = time.perf_counter()
+    ensemble_correlators(arch, x, nets, key=key, **kw)
+    return nets / (time.perf_counter() - t)
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--quick", action="store_true", help="tiny sizes (CPU smoke run)")
+    ap.add_argument("--out", default=os.environ.get("OUT", "."))
+    ap.add_argument("--skip-nuts", action="store_true")
+    a = ap.parse_args()
+    res: dict = {"backend": jax.default_backend(), "devices": [str(d) for d in jax.devices()], "jax": jax.__version__}
+    print(res, flush=True)
+    configs = [(1000, 6, 20_000_000, 65_536), (100, 6, 100_000_000, 262_144), (10_000, 6, 4_000_000, 8192)]
+    if a.quick:
+        configs = [(1000, 6, 40_000, 256)]
+    res["ensemble"] = []
+    for width, points, nets, chunk in configs:
+        ours, ref = [], []
+        for r in range(1 if a.quick else 3):
+            ours.append(run_ours(width, points, nets, chunk, key=r))
+            rr = run_reference(width, points, nets)
+            if rr:
+                ref.append(rr)
+        row = {
+            "width": width,
+            "points": points,
+            "nets": nets,
+            "nnft_nets_per_s": statistics.median(ours),
+            "reference_nets_per_s": statistics.median(ref) if ref else None,
+        }
+        row["ratio"] = row["nnft_nets_per_s"] / row["reference_nets_per_s"] if ref else None
+        res["ensemble"].append(row)
+        print(
+            f"ensemble ErfNet width={width} points={points} nets={nets}: nnft_ppl {row['nnft_nets_per_s']:.4g} nets/s, "
+            f"reference {row['reference_nets_per_s'] or float('nan'):.4g} nets/s, "
+            f"ratio {row['ratio'] or float('nan'):.2f}x",
+            flush=True,
+        )
+    # neuron level: G4c at width 1000 from single neurons
+    arch = nn.ErfNet(width=1000)
+    x = np.linspace(-1.0, 1.0, 6)[:, None]
+    n_neur = 4096 if a.quick else 10_000_000
+    neuron_correlators(arch, x, n_neur, key=1, max_order=4, progress=False, chunk=min(n_neur // 64, 262_144))
+    t = time.perf_counter()
+    dn = neuron_correlators(arch, x, n_neur, key=2, max_order=4, progress=False, chunk=min(n_neur // 64, 262_144))
+    dt = time.perf_counter() - t
+    res["neuron"] = {
+        "n_neurons": n_neur,
+        "seconds": dt,
+        "neurons_per_s": n_neur / dt,
+        "g4c_se_median": float(np.median(dn.G4c_se.values)),
+    }
+    print(
+        f"neuron level: {n_neur} neurons in {dt:.3f} s ({n_neur / dt:.4g}/s), median G4c SE at N=1000 "
+        f"{res['neuron']['g4c_se_median']:.3e}",
+        flush=True,
+    )
+    Path(a.out).mkdir(parents=True, exist_ok=True)
+    (Path(a.out) / "gpu_results.json").write_text(json.dumps(res, indent=1))
+    if not a.skip_nuts:
+        cmd = [sys.executable, str(ROOT / "benchmarks" / "nuts_chains.py")] + (
+            ["--chains", "16", "--quick"] if a.quick else []
+        )
+        out = subprocess.run(
+            cmd, capture_output=True, text=True, timeout=400, env={**os.environ, "PYTHONPATH": str(ROOT)}
+        )
+        print(out.stdout[-4000:], out.stderr[-2000:], flush=True)
+        res["nuts_stdout"] = out.stdout
+    (Path(a.out) / "gpu_results.json").write_text(json.dumps(res, indent=1))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
