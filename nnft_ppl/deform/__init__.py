@@ -5,6 +5,7 @@ sampled with NumPyro NUTS/HMC and checked against first-order Feynman diagrams.
 Nothing here imports ArviZ at import time (the DataTree/diagnostics functions import it on use).
 """
 
+from ._analysis import chain_vacua, landscape, phi4_scan, reweighting_scan
 from ._correlators import Estimate, connected2, connected4, mean_with_se, moments, unique_entries
 from ._diagnostics import Diagnostics, attach, diagnose, report, save, to_datatree
 from ._model import Deformed, deform
@@ -25,6 +26,10 @@ from ._reweight import Reweighted, reweight_prior
 from ._sample import DeformedRun, choose_chain_method, sample_deformed, sample_scan
 
 __all__ = [
+    "reweighting_scan",
+    "phi4_scan",
+    "landscape",
+    "chain_vacua",
     "RULES",
     "Custom",
     "Deformed",

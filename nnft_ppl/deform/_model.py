@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import equinox as eqx
 import jax.numpy as jnp
-import numpy as np
 import numpyro
 from jaxtyping import Array, Float
 from numpyro import handlers
@@ -79,7 +78,3 @@ class Deformed(eqx.Module):
 def deform(arch: Architecture, potential: Potential, quad: Quadrature, allow_unbounded: bool = False) -> Deformed:
     """The deformed ensemble of `arch` by `potential` integrated with `quad` (checks boundedness)."""
     return Deformed(arch, potential, quad, allow_unbounded)
-
-
-def check_points(model: Deformed, x) -> np.ndarray:
-    return model.arch.check_points(x)

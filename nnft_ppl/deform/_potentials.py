@@ -95,7 +95,7 @@ class _Polynomial(Potential):
 
 
 class Phi4(_Polynomial):
-    """V = lam phi^4 / 4!  (lam > 0 stable)."""
+    """V = lam phi^4 / 4!, i.e. S_int = +(lam/4!) integral phi^4 and weight exp(-S_int): lam > 0 is stable."""
 
     lam: float
 
