@@ -12,6 +12,9 @@ from functools import cache
 
 Partition = tuple[tuple[int, ...], ...]
 
+#: E[w^k] for a standard-normal w (the readout weight of i.i.d.-neuron networks), k = 1..6
+GAUSS_XI = {1: 0.0, 2: 1.0, 3: 0.0, 4: 3.0, 5: 0.0, 6: 15.0}
+
 
 @cache
 def set_partitions(n: int) -> tuple[Partition, ...]:

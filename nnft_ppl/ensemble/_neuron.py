@@ -8,6 +8,7 @@ import numpy as np
 import xarray as xr
 
 from .. import _validate as V
+from .._combinatorics import GAUSS_XI
 from .._errors import NNFTError
 from ..architectures import IIDNeuronArchitecture
 from ._basis import MonomialBasis
@@ -15,9 +16,6 @@ from ._dataset import add_full, base_dataset
 from ._estimate import Estimate, cumulants, sorted_tuples
 from ._network import check_common
 from ._stream import as_key, key_fingerprint, stream_moment_sums
-
-#: moments of the standard normal readout weight, E[w^k]
-GAUSS_XI = {1: 0.0, 2: 1.0, 3: 0.0, 4: 3.0, 5: 0.0, 6: 15.0}
 
 
 def neuron_correlators(
@@ -32,6 +30,7 @@ def neuron_correlators(
     chunk: int = 4096,
     dtype: str = "float64",
     progress: bool = True,
+    return_sums: bool = False,
 ) -> xr.Dataset:
     """G2 and the connected G4c, G6c (even orders up to `max_order`) at each width in
     `widths` (default: the architecture's own), from `n_neurons` independent neurons.
@@ -81,4 +80,4 @@ def neuron_correlators(
         scale = w ** (1.0 - r / 2.0) * s**r
         est = Estimate(scale[:, None] * k.value[None, :], scale[None, :, None] * k.replicas[:, None, :])
         add_full(ds, f"G{r}c", est, p, r, tl, lead=(("width", widths),))
-    return ds
+    return (ds, ms) if return_sums else ds

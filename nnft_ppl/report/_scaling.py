@@ -17,12 +17,19 @@ from __future__ import annotations
 import numpy as np
 import xarray as xr
 
+from .._combinatorics import GAUSS_XI
 from .._errors import NNFTError
 from ..architectures import IIDNeuronArchitecture, make_architecture
-from ..ensemble import Estimate, cumulants, ensemble_correlators, moments, sorted_tuples, tensor_sum
-from ..ensemble._basis import MonomialBasis
-from ..ensemble._neuron import GAUSS_XI
-from ..ensemble._stream import as_key, stream_moment_sums
+from ..ensemble import (
+    Estimate,
+    cumulants,
+    ensemble_correlators,
+    moments,
+    neuron_correlators,
+    sorted_tuples,
+    tensor_sum,
+)
+from ..ensemble._stream import as_key
 from ..stats import se_threshold
 from ..theory import exact_connected, fit_width_scaling
 
@@ -123,19 +130,8 @@ def _add_exact(out: xr.Dataset, arch, x, gp) -> None:
 
 def _add_neuron_level(out, arch, x, gp, n_neurons, key, dtype, progress) -> None:
     """d4 and d6c at every width from one ensemble of single neurons."""
-    jdt = np.dtype(dtype)
-    xj = np.asarray(x, jdt)
     p = x.shape[0]
-    ms = stream_moment_sums(
-        lambda keys: arch.sample_neuron_features(keys, xj, jdt),
-        n_neurons,
-        key,
-        MonomialBasis.full(p, 6),
-        chunk=4096,
-        progress=progress,
-        desc=f"{arch.name} neurons",
-        cache_key=(arch, xj.tobytes(), dtype, "neuron"),
-    )
+    _, ms = neuron_correlators(arch, x, n_neurons, key, max_order=6, dtype=dtype, progress=progress, return_sums=True)
     w = out.width.values.astype(np.float64)
     s = arch.readout_std
     t4, t6 = sorted_tuples(p, 4), sorted_tuples(p, 6)

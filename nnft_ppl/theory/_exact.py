@@ -13,12 +13,10 @@ import itertools
 import numpy as np
 from jaxtyping import Array, Float
 
-from .._combinatorics import cumulant_from_moments
+from .._combinatorics import GAUSS_XI, cumulant_from_moments
 from .._errors import NNFTError
 from ..architectures import Architecture, IIDNeuronArchitecture, LinearFeatures
 from ..ensemble._basis import expand
-
-GAUSS_XI = {1: 0.0, 2: 1.0, 3: 0.0, 4: 3.0, 5: 0.0, 6: 15.0}
 
 
 def exact_connected(arch: Architecture, x: Float[Array, "P d"], order: int = 4, width: int | None = None) -> np.ndarray:
