@@ -61,7 +61,19 @@ def psis_loo(dt) -> dict:
     """PSIS-LOO ELPD of a network posterior with its SE and the Pareto-k check."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        res = azs.loo(dt, pointwise=True)
+        try:
+            res = azs.loo(dt, pointwise=True)
+        except ValueError as e:  # e.g. a pointwise log-likelihood constant over draws (a stuck chain)
+            n = int(np.asarray(dt.observed_data["y"]).size)
+            return {
+                "elpd": float("nan"),
+                "se": float("nan"),
+                "p_loo": float("nan"),
+                "pareto_k_max": float("inf"),
+                "n_pareto_k_bad": n,
+                "trustworthy": False,
+                "error": f"PSIS-LOO failed: {e}",
+            }
     k = np.asarray(res.pareto_k).ravel()
     n_bad = int(np.sum(k > PARETO_K_MAX))
     return {
@@ -71,6 +83,7 @@ def psis_loo(dt) -> dict:
         "pareto_k_max": float(np.max(k)),
         "n_pareto_k_bad": n_bad,
         "trustworthy": n_bad == 0,
+        "error": "",
     }
 
 
@@ -161,7 +174,7 @@ def compare_widths(
                 "n_pareto_k_bad": loo["n_pareto_k_bad"],
                 "rhat_max": float(dt.attrs["rhat_max"]),
                 "divergences": int(dt.attrs["divergences"]),
-                "warnings": dt.attrs["warnings"],
+                "warnings": "; ".join(m for m in (dt.attrs["warnings"], loo["error"]) if m),
             }
         )
     return Comparison(data, gp, xt, gp_pred, gp_elpd, nets, rows)
