@@ -121,6 +121,7 @@ def compare_widths(
     *,
     n_grid: int = 40,
     fit_iters: int = 200,
+    init_noise: float = 0.5,
     num_warmup: int = 500,
     num_samples: int = 500,
     num_chains: int = 4,
@@ -137,7 +138,7 @@ def compare_widths(
         raise NNFTError("widths: need at least one width")
     if not hasattr(arch, "width"):
         raise NNFTError(f"arch: {arch.name} has no width to vary")
-    gp = fit_gp(arch, data.x, data.y, num_iters=fit_iters)
+    gp = fit_gp(arch, data.x, data.y, noise=init_noise, num_iters=fit_iters)  # standardised y: noise O(1)
     xt = input_grid(data, n_grid)
     gp_pred = gp.predict(xt)
     gp_elpd = gp.elpd_loo()
