@@ -32,7 +32,8 @@ def _erf_dual(a, c, b):
 def _relu_dual(a, c, b):
     # arc-cosine kernel of order 1 (Cho & Saul 2009)
     ab = jnp.sqrt(a * b)
-    cos_t = jnp.clip(c / jnp.where(ab > 0, ab, 1.0), -1.0, 1.0)
+    # clipped inside (-1, 1): arccos has an infinite derivative at +-1 (coincident points)
+    cos_t = jnp.clip(c / jnp.where(ab > 0, ab, 1.0), -1.0 + 1e-15, 1.0 - 1e-15)
     t = jnp.arccos(cos_t)
     return ab * (jnp.sin(t) + (jnp.pi - t) * cos_t) / (2.0 * jnp.pi)
 
