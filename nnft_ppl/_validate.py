@@ -8,13 +8,21 @@ from __future__ import annotations
 
 import math
 
+import jax
 import numpy as np
 
 from ._errors import NNFTError
 
 
+def _traced(value) -> bool:
+    """Values inside a JAX transformation (grad, vmap, jit) cannot be checked eagerly."""
+    return isinstance(value, jax.core.Tracer)
+
+
 def positive(name: str, value) -> float:
-    """A finite, strictly positive float."""
+    """A finite, strictly positive float (traced values pass through unchecked)."""
+    if _traced(value):
+        return value
     try:
         v = float(value)
     except (TypeError, ValueError):
@@ -26,6 +34,8 @@ def positive(name: str, value) -> float:
 
 def nonnegative(name: str, value) -> float:
     """A finite float >= 0."""
+    if _traced(value):
+        return value
     try:
         v = float(value)
     except (TypeError, ValueError):
