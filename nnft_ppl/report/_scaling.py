@@ -158,7 +158,10 @@ def fit_slopes(ds: xr.Dataset) -> dict[str, dict]:
         try:
             f = fit_width_scaling(ds.width.values[sel], ds[v].values[sel], ds[v + "_se"].values[sel])
         except NNFTError as e:
-            res[v] = {"expected": expected, "error": str(e)}
+            msg = str(e).removeprefix("values: ")
+            if v == "d6":
+                msg += f" among the {int(sel.sum())} widths where the 1/N^2 part (d6c) is below the d6 noise"
+            res[v] = {"expected": expected, "error": msg}
             continue
         res[v] = {
             "expected": expected,
