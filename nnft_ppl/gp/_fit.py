@@ -182,35 +182,6 @@ def exact_loo(model: gpx.ConjugateModel, x, y) -> Float[Array, " n"]:
     return jax.scipy.stats.norm.logpdf(y, mu, jnp.sqrt(1.0 / prec))
 
 
-def _trainable_partition(model):
-    return eqx.partition(model, eqx.is_array, is_leaf=lambda z: isinstance(z, paramax.NonTrainable))
-
-
-def _finite_gradient(model, objective, data) -> bool:
-    params, static = _trainable_partition(model)
-    g = jax.grad(lambda p: objective(eqx.combine(p, static), data))(params)
-    return all(bool(jnp.all(jnp.isfinite(leaf))) for leaf in jax.tree.leaves(g))
-
-
-def _fit_finite_difference(model, objective, data, max_iters: int):
-    """L-BFGS-B on the unconstrained parameters with finite-difference gradients."""
-    from jax.flatten_util import ravel_pytree
-    from scipy.optimize import minimize
-
-    params, static = _trainable_partition(model)
-    x0, unravel = ravel_pytree(params)
-    loss = jax.jit(lambda v: objective(eqx.combine(unravel(v), static), data))
-    history = [float(loss(x0))]
-    res = minimize(
-        lambda v: float(loss(jnp.asarray(v))),
-        np.asarray(x0),
-        method="L-BFGS-B",
-        callback=lambda v: history.append(float(loss(jnp.asarray(v)))),
-        options={"maxiter": max_iters},
-    )
-    return eqx.combine(unravel(jnp.asarray(res.x)), static), np.asarray(history)
-
-
 def fit_gp(
     arch: Architecture,
     x,
@@ -244,14 +215,7 @@ def fit_gp(
         nmll = lambda m, d: -gpx.objectives.conjugate_mll(m, d)
         history = np.zeros(0)
         if num_iters > 0:
-            if not _finite_gradient(model, nmll, data):
-                notes.append(
-                    f"the marginal-likelihood gradient of {arch.name}'s kernel is not finite (non-differentiable "
-                    "kernel at coincident points); fitted with finite-difference L-BFGS instead of GPJax's fit"
-                )
-                warnings.warn(notes[-1], GPWarning, stacklevel=2)
-                fitted, hist = _fit_finite_difference(model, nmll, data, num_iters)
-            elif optimizer == "scipy":
+            if optimizer == "scipy":
                 fitted, hist = gpx.fit_scipy(
                     model=model, objective=nmll, train_data=data, max_iters=num_iters, verbose=False
                 )
