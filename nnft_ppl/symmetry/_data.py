@@ -24,6 +24,7 @@ from .._errors import NNFTError
 from .._validate import integer
 from .._validate import points as _points
 from ._core import MIN_SAMPLES, check_kind
+from ._models import VectorGaussNet
 
 Sampler = Callable[[PRNGKeyArray, Float[Array, "P d"]], Float[Array, "M P"]]
 
@@ -156,6 +157,11 @@ _JITTED: dict = {}
 
 def _sampler(model) -> Sampler:
     """A (keys, points) -> fields callable; models with `sample_fields` are jitted once and cached."""
+    if isinstance(model, VectorGaussNet):
+        # sw, sb, mu are traced pytree leaves: one compilation serves a scan over mu
+        static = (type(model), model.width, model.d, model.n_out)
+        run = _JITTED.setdefault(static, jax.jit(lambda m, k, x: m.sample_fields(k, x)))
+        return lambda k, x: run(model, k, x)
     if hasattr(model, "sample_fields"):
         try:
             return _JITTED.setdefault(model, jax.jit(lambda k, x: model.sample_fields(k, x)))

@@ -24,9 +24,9 @@ from .. import _validate as V
 class VectorGaussNet(eqx.Module):
     """GaussNet with `n_out` = D outputs and a last-layer mean `mu` (mu = 0: SO(D) invariant)."""
 
-    width: int = 50
-    d: int = 1
-    n_out: int = 2
+    width: int = eqx.field(static=True, default=50)
+    d: int = eqx.field(static=True, default=1)
+    n_out: int = eqx.field(static=True, default=2)
     sw: float = 1.0
     sb: float = 1.0
     mu: float = 0.0
