@@ -138,11 +138,17 @@ def landscape(model: Deformed, theta_a: dict, theta_b: dict, x, n: int = 41) -> 
         raise NNFTError("theta_a and theta_b must have the same sites")
     xj = jnp.asarray(model.arch.check_points(x))
     ts = np.linspace(0.0, 1.0, n)
-    s_int, total, phi_mean = [], [], []
-    for t in ts:
+
+    @jax.jit
+    def at(t):  # compiled once for all t (eager evaluation per t is slow)
         th = {k: (1 - t) * theta_a[k] + t * theta_b[k] for k in theta_a}
         lp, _ = log_density(model, (xj,), {}, th)
-        s_int.append(float(model.action_of_theta(th)))
-        total.append(-float(lp))
-        phi_mean.append(float(jnp.mean(model.arch.apply(th, jnp.asarray(model.quad.points)))))
+        return model.action_of_theta(th), -lp, jnp.mean(model.arch.apply(th, jnp.asarray(model.quad.points)))
+
+    s_int, total, phi_mean = [], [], []
+    for t in ts:
+        s, tot, pm = at(jnp.asarray(t, xj.dtype))
+        s_int.append(float(s))
+        total.append(float(tot))
+        phi_mean.append(float(pm))
     return dict(t=ts, s_int=np.asarray(s_int), total=np.asarray(total), box_mean_phi=np.asarray(phi_mean))
