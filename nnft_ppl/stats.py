@@ -20,6 +20,17 @@ def se_threshold(n_compare: int = 1, n_sigma: float = 4.0, dof: int | None = Non
     return float(_st.t.isf(alpha / 2, dof))
 
 
+def mcmc_mean_se(values) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Mean over (chain, draw) of per-draw values (chains, draws, ...), its Monte Carlo standard
+    error sd / sqrt(ESS) and the ESS (NumPyro's multi-chain estimator; no ArviZ needed)."""
+    from numpyro.diagnostics import effective_sample_size
+
+    v = np.asarray(values, np.float64)
+    ess = np.clip(np.asarray(effective_sample_size(v), np.float64), 1.0, None)
+    sd = v.reshape((-1,) + v.shape[2:]).std(axis=0, ddof=1)
+    return v.mean(axis=(0, 1)), sd / np.sqrt(ess), ess
+
+
 def z_scores(estimate, se, reference) -> np.ndarray:
     """(estimate - reference) / se, elementwise; entries with se == 0 must agree exactly."""
     estimate, se, reference = (np.asarray(a, np.float64) for a in (estimate, se, reference))

@@ -12,9 +12,9 @@ from typing import NamedTuple
 
 import numpy as np
 from jaxtyping import Array, Float
-from numpyro.diagnostics import effective_sample_size
 
 from .._errors import NNFTError
+from ..stats import mcmc_mean_se
 
 Fields = Float[Array, "C S P"]
 Draws = Float[Array, "C S ..."]
@@ -40,16 +40,12 @@ def mean_with_se(values: Draws) -> Estimate:
     v = np.asarray(values, np.float64)
     if v.ndim < 2 or v.shape[1] < 4:
         raise NNFTError(f"values must have shape (chains, draws >= 4, ...), got {v.shape}")
-    ess = np.asarray(effective_sample_size(v))
-    ess = np.clip(ess, 1.0, None)
-    sd = v.reshape((-1,) + v.shape[2:]).std(axis=0, ddof=1)
-    return Estimate(v.mean(axis=(0, 1)), sd / np.sqrt(ess), ess)
+    return Estimate(*mcmc_mean_se(v))
 
 
 def _with_influence(value: np.ndarray, psi: np.ndarray) -> Estimate:
-    ess = np.clip(np.asarray(effective_sample_size(psi)), 1.0, None)
-    sd = psi.reshape((-1,) + psi.shape[2:]).std(axis=0, ddof=1)
-    return Estimate(value, sd / np.sqrt(ess), ess)
+    _, se, ess = mcmc_mean_se(psi)
+    return Estimate(value, se, ess)
 
 
 def _fill(vals: np.ndarray, tuples, p: int, order: int) -> np.ndarray:

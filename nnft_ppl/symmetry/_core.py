@@ -19,7 +19,7 @@ from jaxtyping import Float
 from scipy import stats as _st
 
 from .._errors import NNFTError
-from ..stats import ALPHA_4SE
+from ..stats import ALPHA_4SE, mcmc_mean_se
 
 #: default family-wise level: one 4-standard-error comparison (the library's convention)
 DEFAULT_ALPHA = ALPHA_4SE
@@ -102,11 +102,8 @@ def mean_se(
     else:
         if d < 4:
             raise NNFTError(f"mcmc ensembles need at least 4 draws per chain for an ESS, got {d}")
-        import arviz_stats
-
-        n_eff = np.asarray(arviz_stats.ess(values, method="mean"), np.float64).reshape(k)
-        n_eff = np.where(np.isfinite(n_eff), n_eff, float(n))
-        n_eff = np.clip(n_eff, 2.0, None)
+        _, se, n_eff = mcmc_mean_se(values)
+        return est, se, n_eff
     return est, sd / np.sqrt(n_eff), n_eff
 
 
