@@ -30,7 +30,7 @@ from .os_axioms import (
     reflection_positivity_kernel,
     reflection_positivity_test,
 )
-from .power import smallest_detected
+from .power import power_markdown, power_table, smallest_detected
 
 __all__ = [
     "DEFAULT_ALPHA",
@@ -51,6 +51,8 @@ __all__ = [
     "kernel_sampler",
     "mean_se",
     "permutation_test",
+    "power_markdown",
+    "power_table",
     "prior_ensemble",
     "random_rotations",
     "read_results",

@@ -7,7 +7,7 @@ from pathlib import Path
 from .._errors import NNFTError
 from ..recipes import register_recipe
 from ._core import DEFAULT_ALPHA
-from .report import power_scan, run_ensemble, table, write_report
+from .report import power_scan, power_table_report, run_ensemble, table, write_report
 
 
 @register_recipe("symmetry")
@@ -31,6 +31,11 @@ def run_symmetry(spec: dict, out: Path, progress: bool = True) -> dict:
     if "power" in spec:
         scan, extra = power_scan(spec["power"], alpha)
         summary["power: smallest flagged mu"] = scan["smallest"]
+        if spec["power"].get("table", False):
+            rows, md = power_table_report(spec["power"], alpha)
+            extra += "\n\n" + md
+            for r in rows:
+                summary[f"power: smallest flagged {r['test']}"] = r["smallest"]
         if progress:
             print("\n" + extra)
     write_report(sections, out, extra)

@@ -29,7 +29,7 @@ from .os_axioms import (
     reflection_positivity_kernel,
     reflection_positivity_test,
 )
-from .power import smallest_detected
+from .power import power_markdown, power_table, smallest_detected
 
 EXTRA_MODELS = {"VectorGaussNet": VectorGaussNet, "FreeCosNet": FreeCosNet}
 
@@ -194,3 +194,11 @@ def power_scan(spec: dict, alpha: float = DEFAULT_ALPHA) -> tuple[dict, str]:
         )
     )
     return scan, md
+
+
+def power_table_report(spec: dict, alpha: float = DEFAULT_ALPHA) -> tuple[list[dict], str]:
+    """Every test's breaking-strength scan (`power_table`) at the recipe's `table_n` and key, as Markdown."""
+    n = spec.get("table_n")
+    rows = power_table(None if n is None else int(n), jax.random.PRNGKey(int(spec.get("key", 0))), alpha)
+    md = "## Power: smallest breaking each test flags\n\n" + power_markdown(rows)
+    return rows, md
