@@ -11,7 +11,7 @@ from helpers import assert_within_se, sorted_unique
 from nnft_ppl import NNFTError
 from nnft_ppl.architectures import make_architecture
 from nnft_ppl.ensemble import ensemble_correlators, neuron_correlators
-from nnft_ppl.theory import exact_connected
+from nnft_ppl.theory import exact_connected, exact_moment, wick
 
 POINTS_1D = np.array([-1.0, -0.6, -0.2, 0.2, 0.6, 1.0])
 
@@ -40,6 +40,18 @@ def test_g6c_matches_exact_formula_cosnet():
     ds = ensemble_correlators(arch, x, 60_000, key=3, max_order=6, progress=False)
     exact = exact_connected(arch, x, 6)
     assert_within_se(ds.G6c.values, ds.G6c_se.values, exact, 64, unique=sorted_unique(exact.shape), what="CosNet G6c")
+
+
+def test_full_g4_matches_exact_moment():
+    """The full finite-width G4 (Wick part plus the 1/N connected part) against MC."""
+    x = np.array([-0.6, 0.1, 0.8])
+    arch = make_architecture("CosNet", width=2)
+    ds = ensemble_correlators(arch, x, 60_000, key=13, max_order=4, progress=False)
+    exact = exact_moment(arch, x, 4)
+    assert_within_se(ds.G4.values, ds.G4_se.values, exact, 64, unique=sorted_unique(exact.shape), what="CosNet G4")
+    gp_only = wick(np.asarray(arch.nngp_kernel(x[:, None], x[:, None])), 4)  # the GP alone misses G4c at N = 2
+    with pytest.raises(AssertionError):
+        assert_within_se(ds.G4.values, ds.G4_se.values, gp_only, 64, unique=sorted_unique(exact.shape))
 
 
 def test_linear_features_exact_cumulants():

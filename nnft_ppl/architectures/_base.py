@@ -117,11 +117,6 @@ class Architecture(eqx.Module):
         return jax.vmap(one)(keys)
 
 
-def _gauss_hermite(n: int):
-    z, w = np.polynomial.hermite_e.hermegauss(n)
-    return z, w / math.sqrt(2.0 * math.pi)
-
-
 class IIDNeuronArchitecture(Architecture):
     """phi(x) = b + sum_{i<N} a_i h(theta_i; x), with i.i.d. neurons theta_i,
     a_i ~ N(0, readout_std^2 / N) and b ~ N(0, bias_std^2).
@@ -230,8 +225,8 @@ class IIDNeuronArchitecture(Architecture):
         pair = jax.vmap(jax.vmap(lambda a, b: self.neuron_moment(jnp.stack([a, b])), (None, 0)), (0, None))
         return self.bias_std**2 + self.readout_std**2 * pair(x1, x2)
 
-    def neuron_moments_table(self, x: Float[Array, "P d"], order: int) -> Callable:
-        """Memoised E[h(x_{i1})...h(x_{ik})] over sorted index tuples, k <= order."""
+    def neuron_moments_table(self, x: Float[Array, "P d"]) -> Callable:
+        """Memoised E[h(x_{i1})...h(x_{ik})] over (sorted) index tuples of the points x."""
         x = np.asarray(x, np.float64)
         cache: dict[tuple[int, ...], float] = {}
 

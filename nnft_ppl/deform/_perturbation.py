@@ -79,7 +79,7 @@ def base_connected4(arch: Architecture, x: Points) -> np.ndarray:
         raise NNFTError(f"arch: no exact finite-width G4c for {type(arch).__name__}")
     x = arch.check_points(x)
     p = x.shape[0]
-    mom = arch.neuron_moments_table(x, 4)
+    mom = arch.neuron_moments_table(x)
     out = np.empty((p,) * 4)
     for t in itertools.combinations_with_replacement(range(p), 4):
         i, j, k, m = t

@@ -31,7 +31,7 @@ def exact_connected(arch: Architecture, x: Float[Array, "P d"], order: int = 4, 
     tuples = list(itertools.combinations_with_replacement(range(p), order))
     if isinstance(arch, IIDNeuronArchitecture):
         n = arch.width if width is None else width
-        table = arch.neuron_moments_table(x, order)
+        table = arch.neuron_moments_table(x)
         s, b = arch.readout_std, arch.bias_std
 
         def kappa_u(t):

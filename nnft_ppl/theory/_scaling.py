@@ -20,9 +20,6 @@ class ScalingFit(NamedTuple):
     dof: int
     used: np.ndarray  # boolean mask of the widths used (signal above the floor)
 
-    def consistent_with(self, slope: float, n_se: float = 4.0) -> bool:
-        return abs(self.slope - slope) <= n_se * self.slope_se
-
     def predict(self, widths) -> np.ndarray:
         return np.exp(self.intercept) * np.asarray(widths, np.float64) ** self.slope
 
