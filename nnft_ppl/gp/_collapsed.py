@@ -1,0 +1,99 @@
+# ruff: noqa: F722  (jaxtyping shape strings are not Python expressions)
+"""The readout-collapsed Bayesian network for architectures with i.i.d. neurons.
+
+phi(x) = b + sum_i a_i h(theta_i; x) with Gaussian a_i ~ N(0, s^2/N), b ~ N(0, s_b^2) and a
+Gaussian likelihood: given the hidden layer theta, (a, b) is conjugate, so
+
+    y | theta, sigma ~ N(0, (s^2/N) H^T H + s_b^2 + sigma^2 I),   H = h(theta; x)   (N, n).
+
+NUTS then samples only theta (and sigma), on a much better conditioned posterior; the readout
+is drawn afterwards from its exact Gaussian conditional by pathwise conditioning, so every draw
+is a draw of the full joint posterior. The conditional predictive moments of f at the test
+points given theta are kept too: averaging them (Rao-Blackwellisation) estimates the network's
+predictive mean and variance with a far smaller Monte Carlo error than the raw draws of f.
+"""
+
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+import numpyro
+import numpyro.distributions as dist
+from jaxtyping import Array, Float
+
+from ..architectures import Architecture, IIDNeuronArchitecture
+
+HI = jax.lax.Precision.HIGHEST
+
+
+def collapsible(arch: Architecture) -> bool:
+    """Whether `arch` has a Gaussian linear readout that can be integrated out."""
+    return isinstance(arch, IIDNeuronArchitecture)
+
+
+def _sigma(noise, noise_prior_scale, dtype):
+    if noise is None:
+        return numpyro.sample("sigma", dist.HalfNormal(noise_prior_scale))
+    return numpyro.deterministic("sigma", jnp.asarray(noise, dtype))
+
+
+def _readout_cov(arch: IIDNeuronArchitecture, h: Float[Array, "N n"]) -> Float[Array, "n n"]:
+    """Prior covariance of phi at the points of `h` given the hidden layer."""
+    s2 = arch.readout_std**2 / arch.width
+    return s2 * jnp.einsum("np,nq->pq", h, h, precision=HI) + arch.bias_std**2
+
+
+def collapsed_regression(
+    arch: IIDNeuronArchitecture,
+    x: Float[Array, "n d"],
+    y: Float[Array, " n"] | None = None,
+    noise: float | None = None,
+    noise_prior_scale: float = 1.0,
+):
+    """NumPyro model over the hidden layer (plate `neurons`, the architecture's own sites)
+    and `sigma`, with the readout integrated out: y ~ MultivariateNormal (site `y`)."""
+    with numpyro.plate("neurons", arch.width):
+        hidden = arch.neuron_prior(x.dtype)
+    sigma = _sigma(noise, noise_prior_scale, x.dtype)
+    h = arch.features(hidden, x)
+    cov = _readout_cov(arch, h) + sigma**2 * jnp.eye(x.shape[0], dtype=x.dtype)
+    numpyro.sample("y", dist.MultivariateNormal(jnp.zeros(x.shape[0], x.dtype), covariance_matrix=cov), obs=y)
+
+
+def readout_draws(arch: IIDNeuronArchitecture, hidden: dict, sigma, x, y, x_test, keys) -> dict:
+    """For each posterior draw of (hidden, sigma) (leading axis): one exact draw of the
+    readout (W1, b1) from its Gaussian conditional, the implied f at x and x_test, and the
+    conditional mean and variance of f at x_test given the hidden layer.
+
+    Pathwise conditioning: with prior draws (a0, b0) and noise e0,
+    (a, b) = (a0, b0) + Cov[(a, b), f(x)] (K + sigma^2 I)^-1 (y - f0(x) - e0)."""
+    s2 = arch.readout_std**2 / arch.width
+    b2 = arch.bias_std**2
+    n = x.shape[0]
+
+    def one(hid, sig, key):
+        h = arch.features(hid, x)  # (N, n)
+        ht = arch.features(hid, x_test)  # (N, m)
+        k = _readout_cov(arch, h) + sig**2 * jnp.eye(n, dtype=x.dtype)
+        chol = jnp.linalg.cholesky(k)
+        solve = lambda r: jax.scipy.linalg.cho_solve((chol, True), r)
+        ka, kb, ke = jax.random.split(key, 3)
+        a0 = jnp.sqrt(s2) * jax.random.normal(ka, (arch.width,), x.dtype)
+        b0 = jnp.sqrt(b2) * jax.random.normal(kb, (), x.dtype)
+        e0 = sig * jax.random.normal(ke, (n,), x.dtype)
+        r = solve(y - (a0 @ h + b0) - e0)
+        a = a0 + s2 * (h @ r)
+        b = b0 + b2 * jnp.sum(r)
+        # conditional moments of f(x_test) given the hidden layer
+        kxt = s2 * jnp.einsum("np,nq->pq", h, ht, precision=HI) + b2  # (n, m)
+        ktt = s2 * jnp.sum(ht * ht, 0) + b2
+        cmean = kxt.T @ solve(y)
+        cvar = jnp.maximum(ktt - jnp.sum(kxt * solve(kxt), 0), 0.0)
+        out = {arch.readout_site: a, "f": a @ h, "f_test": a @ ht, "f_test_cmean": cmean, "f_test_cvar": cvar}
+        if arch.bias_std > 0:
+            out[arch.bias_site] = b
+            out["f"] = out["f"] + b
+            out["f_test"] = out["f_test"] + b
+        return out
+
+    return jax.jit(jax.vmap(one))(hidden, sigma, keys)
