@@ -3,14 +3,16 @@ networks (NumPyro NUTS), side by side.
 
 - `NNGPKernel`: any zoo architecture's `nngp_kernel` as a GPJax kernel with trainable prior scales.
 - `fit_gp` / `GPFit`: marginal-likelihood fitting, predictions, exact leave-one-out.
-- `run_nuts`: the width-N network posterior as an ArviZ DataTree with diagnostics.
+- `run_nuts`: the width-N network posterior as an ArviZ DataTree with diagnostics (readout
+  integrated out by default: `collapsed_regression`, `readout_draws`).
 - `compare_widths` / `plot_comparison`: predictive bands, ELPD and a W2 distance by width.
 """
 
 from __future__ import annotations
 
 from ._bnn import BNNWarning, bnn_regression, diagnostics, predictive_moments, run_nuts
-from ._compare import Comparison, compare_widths, plot_comparison, psis_loo, w2_gaussian, w2_to_gp
+from ._collapsed import collapsed_regression, collapsible, readout_draws
+from ._compare import Comparison, compare_widths, plot_comparison, psis_loo, w2_gaussian, w2_of_tree, w2_to_gp
 from ._data import RegressionData, check_xy, diabetes_bmi, input_grid, load_dataset, standardise, synthetic
 from ._fit import GPFit, GPWarning, build_model, exact_loo, fit_gp, safe_jitter
 from ._kernels import NNGPKernel, arch_from_kernel, relu_as_arccosine, scale_fields
@@ -25,6 +27,8 @@ __all__ = [
     "arch_from_kernel",
     "bnn_regression",
     "build_model",
+    "collapsed_regression",
+    "collapsible",
     "check_xy",
     "compare_widths",
     "diabetes_bmi",
@@ -36,6 +40,7 @@ __all__ = [
     "plot_comparison",
     "predictive_moments",
     "psis_loo",
+    "readout_draws",
     "relu_as_arccosine",
     "run_nuts",
     "safe_jitter",
@@ -43,5 +48,6 @@ __all__ = [
     "standardise",
     "synthetic",
     "w2_gaussian",
+    "w2_of_tree",
     "w2_to_gp",
 ]

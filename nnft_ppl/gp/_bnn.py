@@ -14,12 +14,15 @@ import jax.numpy as jnp
 import numpy as np
 import numpyro
 import numpyro.distributions as dist
+import scipy.stats
+import xarray as xr
 from jaxtyping import Array, Float
 from numpyro.infer import MCMC, NUTS, init_to_sample
 
 from .. import _validate as V
 from .._errors import NNFTError
 from ..architectures import Architecture
+from ._collapsed import collapsed_regression, collapsible, readout_draws
 from ._data import check_xy
 
 #: R-hat above this (on the identified quantities) is flagged
@@ -56,7 +59,28 @@ def bnn_regression(
 
 
 def _site_dims(arch: Architecture) -> dict[str, list[str]]:
-    return {"f": ["obs_id"], "y": ["obs_id"], "f_test": ["test_id"], "phi": ["point_id"]}
+    return {
+        "f": ["obs_id"],
+        "y": ["obs_id"],
+        "f_test": ["test_id"],
+        "f_test_cmean": ["test_id"],
+        "f_test_cvar": ["test_id"],
+        "phi": ["point_id"],
+    }
+
+
+def _draw_readout(arch, samples, noise, x, y, xt, key, shape, batch: int = 1024) -> dict:
+    """Exact conditional readout draws and conditional test moments for every posterior draw."""
+    hid_names = [k for k in samples if k not in ("sigma",)]
+    flat = {k: jnp.reshape(samples[k], (-1, *samples[k].shape[2:])) for k in hid_names}
+    total = shape[0] * shape[1]
+    sig = jnp.reshape(samples["sigma"], (-1,)) if noise is None else jnp.full((total,), noise, x.dtype)
+    keys = jax.random.split(key, total)
+    outs = []
+    for i in range(0, total, batch):
+        sl = slice(i, i + batch)
+        outs.append(readout_draws(arch, {k: v[sl] for k, v in flat.items()}, sig[sl], x, y, xt, keys[sl]))
+    return {k: np.concatenate([np.asarray(o[k]) for o in outs]).reshape(*shape, *outs[0][k].shape[1:]) for k in outs[0]}
 
 
 def run_nuts(
@@ -75,8 +99,15 @@ def run_nuts(
     target_accept: float = 0.9,
     max_tree_depth: int = 8,
     progress: bool = False,
+    collapse: bool | None = None,
 ):
     """Sample the width-`arch.width` Bayesian network posterior with NUTS.
+
+    With `collapse` (the default for architectures with i.i.d. neurons) NUTS samples the
+    hidden layer and sigma with the Gaussian readout integrated out, and the readout is then
+    drawn from its exact conditional (see `collapsed_regression`); the tree also holds the
+    conditional predictive moments `f_test_cmean`, `f_test_cvar` used for Rao-Blackwellised
+    predictive estimates. `collapse=False` samples every weight with NUTS.
 
     Returns an ArviZ DataTree with posterior (including `f`, `f_test`, `sigma`),
     posterior_predictive (`y`), log_likelihood, sample_stats and observed_data. Its
@@ -102,11 +133,13 @@ def run_nuts(
     if not 0.5 <= float(target_accept) < 1.0:
         raise NNFTError(f"target_accept: must be in [0.5, 1), got {target_accept!r}")
 
+    collapse = collapsible(arch) if collapse is None else bool(collapse)
+    if collapse and not collapsible(arch):
+        raise NNFTError(f"collapse: {arch.name} has no Gaussian linear readout to integrate out")
     xj, yj = jnp.asarray(xa), jnp.asarray(ya)
-    xtj = None if xt is None else jnp.asarray(xt)
-    kernel = NUTS(
-        bnn_regression, target_accept_prob=target_accept, max_tree_depth=max_tree_depth, init_strategy=init_to_sample
-    )
+    xtj = jnp.asarray(xa[:1] if xt is None else xt)
+    model = collapsed_regression if collapse else bnn_regression
+    kernel = NUTS(model, target_accept_prob=target_accept, max_tree_depth=max_tree_depth, init_strategy=init_to_sample)
     mcmc = MCMC(
         kernel,
         num_warmup=num_warmup,
@@ -115,22 +148,38 @@ def run_nuts(
         chain_method=chain_method,
         progress_bar=progress,
     )
-    k_run, k_pp = jax.random.split(jax.random.key(seed))
-    mcmc.run(k_run, arch, xj, yj, xtj, noise, noise_prior_scale, extra_fields=("diverging",))
-    samples = mcmc.get_samples()
-    samples.pop("phi", None)
-    # posterior predictive y ~ Normal(f, sigma), drawn directly from the sampled f and sigma
-    f = np.asarray(samples["f"])
-    sig = np.asarray(samples["sigma"]).reshape(-1, 1) if noise is None else noise
-    eps = np.random.default_rng(np.asarray(jax.random.key_data(k_pp)).ravel()).standard_normal(f.shape)
-    pp = {"y": (f + sig * eps).reshape(num_chains, num_samples, -1)}
-    dt = azb.from_numpyro(
-        mcmc,
-        posterior_predictive=pp,
-        log_likelihood=True,
-        dims=_site_dims(arch),
-        coords={"obs_id": np.arange(xa.shape[0]), **({} if xt is None else {"test_id": np.arange(xt.shape[0])})},
+    k_run, k_pp, k_read = jax.random.split(jax.random.key(seed), 3)
+    args = (
+        (arch, xj, yj, noise, noise_prior_scale)
+        if collapse
+        else (arch, xj, yj, xtj if xt is not None else None, noise, noise_prior_scale)
     )
+    mcmc.run(k_run, *args, extra_fields=("diverging",))
+    samples = mcmc.get_samples(group_by_chain=True)
+    samples.pop("phi", None)
+    shape = (num_chains, num_samples)
+    if collapse:
+        samples.update(_draw_readout(arch, samples, noise, xj, yj, xtj, k_read, shape))
+    f = np.asarray(samples["f"])
+    sig = np.asarray(samples["sigma"])[..., None] if noise is None else noise
+    # posterior predictive y ~ Normal(f, sigma), drawn directly from the sampled f and sigma
+    eps = np.random.default_rng(np.asarray(jax.random.key_data(k_pp)).ravel()).standard_normal(f.shape)
+    pp = {"y": f + sig * eps}
+    coords = {"obs_id": np.arange(xa.shape[0]), **({} if xt is None else {"test_id": np.arange(xt.shape[0])})}
+    dt = azb.from_numpyro(
+        mcmc, posterior_predictive=pp, log_likelihood=not collapse, dims=_site_dims(arch), coords=coords
+    )
+    if collapse:
+        post = dt.posterior.to_dataset()
+        extra = {k: v for k, v in samples.items() if k not in post and (xt is not None or not k.startswith("f_test"))}
+        dims = _site_dims(arch)
+        for k, v in extra.items():
+            post[k] = (("chain", "draw", *dims.get(k, [f"{k}_dim_{i}" for i in range(v.ndim - 2)])), np.asarray(v))
+        dt["posterior"] = post.assign_coords(coords)
+        ll = scipy.stats.norm.logpdf(ya, f, sig)
+        dt["log_likelihood"] = xr.Dataset({"y": (("chain", "draw", "obs_id"), ll)}, coords=post.coords)
+        # the collapsed model observes y as one multivariate site; keep the per-point layout
+        dt["observed_data"] = xr.Dataset({"y": (("obs_id",), ya)}, coords={"obs_id": coords["obs_id"]})
     if "phi" in dt.posterior:
         dt["posterior"] = dt.posterior.to_dataset().drop_vars("phi")
     diag = diagnostics(dt, identified=["f", "f_test"] + (["sigma"] if noise is None else []))
@@ -182,9 +231,17 @@ def diagnostics(dt, identified: list[str]) -> dict:
 
 
 def predictive_moments(dt, noise: float | None = None) -> dict[str, np.ndarray]:
-    """Mean and variance over the posterior of f at the test points, and the variance
-    of a new y there (var f + E[sigma^2])."""
-    ft = np.asarray(dt.posterior["f_test"]).reshape(-1, dt.posterior["f_test"].shape[-1])
-    s2 = float(np.mean(np.asarray(dt.posterior["sigma"]) ** 2)) if noise is None else noise**2
-    var_f = ft.var(0)
-    return {"mean": ft.mean(0), "var_f": var_f, "var_y": var_f + s2}
+    """Mean and variance over the posterior of f at the test points, and the variance of a
+    new y there (var f + E[sigma^2]). Rao-Blackwellised (the average of the conditional
+    moments given the hidden layer) when the tree has them, from the draws of f otherwise."""
+    post = dt.posterior
+    m = post["f_test"].shape[-1]
+    s2 = float(np.mean(np.asarray(post["sigma"]) ** 2)) if noise is None else noise**2
+    if "f_test_cmean" in post:
+        cm = np.asarray(post["f_test_cmean"]).reshape(-1, m)
+        cv = np.asarray(post["f_test_cvar"]).reshape(-1, m)
+        mean, var_f = cm.mean(0), cv.mean(0) + cm.var(0)
+    else:
+        ft = np.asarray(post["f_test"]).reshape(-1, m)
+        mean, var_f = ft.mean(0), ft.var(0)
+    return {"mean": mean, "var_f": var_f, "var_y": var_f + s2}

@@ -30,20 +30,26 @@ def w2_gaussian(m1, v1, m2, v2) -> Float[Array, " m"]:
     return np.sqrt((np.asarray(m1) - m2) ** 2 + (np.sqrt(v1) - np.sqrt(v2)) ** 2)
 
 
-def w2_to_gp(ft: Float[Array, "B S m"], s2: float, gp_mean, gp_var_y) -> tuple[float, float]:
+def w2_to_gp(
+    cm: Float[Array, "B S m"], cv: Float[Array, "B S m"] | None, s2: float, gp_mean, gp_var_y
+) -> tuple[float, float]:
     """Mean over the grid of W2 between the network's Gaussian-approximated predictive
-    marginals (from draws `ft` of f, in B batches of S, plus noise variance `s2`) and the
-    GP's; returns the estimate and its delete-one-batch jackknife standard error."""
-    b = ft.shape[0]
-    flat = ft.reshape(-1, ft.shape[-1])
+    marginals and the GP's. The network's are mixtures over posterior draws of N(cm, cv)
+    (conditional moments given the hidden layer, or raw draws of f with `cv=None`) plus
+    noise variance `s2`, in B batches of S draws; returns the estimate and its
+    delete-one-batch jackknife standard error."""
+    cm = np.asarray(cm)
+    cv = np.zeros_like(cm) if cv is None else np.asarray(cv)
+    b = cm.shape[0]
 
-    def dist(draws):
-        return float(np.mean(w2_gaussian(draws.mean(0), draws.var(0) + s2, gp_mean, gp_var_y)))
+    def dist(keep):
+        m, v = cm[keep].reshape(-1, cm.shape[-1]), cv[keep].reshape(-1, cm.shape[-1])
+        return float(np.mean(w2_gaussian(m.mean(0), v.mean(0) + m.var(0) + s2, gp_mean, gp_var_y)))
 
-    est = dist(flat)
+    est = dist(np.arange(b))
     if b < 2:
         return est, float("nan")
-    loo = np.array([dist(np.concatenate([ft[j] for j in range(b) if j != i])) for i in range(b)])
+    loo = np.array([dist(np.delete(np.arange(b), i)) for i in range(b)])
     se = math.sqrt((b - 1) / b * np.sum((loo - loo.mean()) ** 2))
     return est, se
 
@@ -55,6 +61,14 @@ def batches(dt, var: str = "f_test", per_chain: int = 4) -> np.ndarray:
     k = max(1, min(per_chain, s // 10))
     s_use = (s // k) * k
     return a[:, :s_use].reshape(c * k, s_use // k, m)
+
+
+def w2_of_tree(dt, s2: float, gp_mean, gp_var_y) -> tuple[float, float]:
+    """`w2_to_gp` on a network DataTree: Rao-Blackwellised when it holds the conditional
+    test moments (a readout-collapsed run), from the draws of f otherwise."""
+    if "f_test_cmean" in dt.posterior:
+        return w2_to_gp(batches(dt, "f_test_cmean"), batches(dt, "f_test_cvar"), s2, gp_mean, gp_var_y)
+    return w2_to_gp(batches(dt), None, s2, gp_mean, gp_var_y)
 
 
 def psis_loo(dt) -> dict:
@@ -159,7 +173,7 @@ def compare_widths(
             seed=seed + i,
             progress=progress,
         )
-        est, se = w2_to_gp(batches(dt), gp.noise**2, gp_pred["mean"], gp_pred["var_y"])
+        est, se = w2_of_tree(dt, gp.noise**2, gp_pred["mean"], gp_pred["var_y"])
         loo = psis_loo(dt)
         dt.attrs.update({**data.attrs(), "w2_to_gp": est, "w2_to_gp_se": se, **{f"loo_{k}": v for k, v in loo.items()}})
         dt.attrs["loo_trustworthy"] = int(loo["trustworthy"])
