@@ -6,7 +6,6 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 from numpyro import handlers
-from numpyro.infer.util import log_density
 
 import nnft_ppl  # noqa: F401  (float64)
 from nnft_ppl import NNFTError
@@ -26,15 +25,26 @@ def _setup(name, seed=0):
     return arch, x, y, theta
 
 
+def _site_log_probs(model, args, values, key):
+    """Log density of each sample site of `model` with `values` substituted."""
+    tr = handlers.trace(handlers.substitute(handlers.seed(model, key), data=values)).get_trace(*args)
+    return {k: float(jnp.sum(v["fn"].log_prob(v["value"]))) for k, v in tr.items() if v["type"] == "sample"}
+
+
 @pytest.mark.parametrize("name", COLLAPSIBLE)
 def test_marginal_likelihood_identity(name):
     """log p(y | hidden) = log p(y, a, b | hidden) - log p(a, b | y, hidden) at any readout (a, b):
-    the collapsed density against the full model's, with the conditional from `readout_draws`."""
+    the collapsed model's `y` site against the full model, with the exact weight-space conditional."""
     arch, x, y, theta = _setup(name)
     sigma = 0.4
     hidden = arch.hidden_sites(theta)
-    lp_coll, _ = log_density(collapsed_regression, (arch, x, y, sigma), {}, hidden)
-    lp_full, _ = log_density(bnn_regression, (arch, x, y, None, sigma), {}, theta)
+    # the collapsed model draws its hidden layer non-centred: take its own draw and substitute the full
+    # model's readout into the full model at the same hidden values
+    tr = handlers.trace(handlers.seed(collapsed_regression, jax.random.key(5))).get_trace(arch, x, y, sigma)
+    hidden = {k: tr[k]["value"] for k in hidden}
+    lp_coll = float(tr["y"]["fn"].log_prob(y))
+    full = _site_log_probs(bnn_regression, (arch, x, y, None, sigma), {**theta, **hidden}, jax.random.key(0))
+    lp_full = full["y"] + full[arch.readout_site] + full.get(arch.bias_site, 0.0)
     out = readout_draws(
         arch,
         jax.tree.map(lambda v: v[None], hidden),
@@ -64,6 +74,13 @@ def test_marginal_likelihood_identity(name):
     np.testing.assert_allclose(
         np.asarray(out["f_test_cvar"][0]), np.asarray(jnp.sum(phi * (cov @ phi), 0)), rtol=1e-8, atol=1e-10
     )
+    # the readout-integrated LOO densities: condition on the other n - 1 points directly
+    k = phi.T @ (jnp.diag(1 / jnp.concatenate(prec0)) @ phi) + sigma**2 * jnp.eye(x.shape[0])
+    for i in range(x.shape[0]):
+        o = np.delete(np.arange(x.shape[0]), i)
+        g = jnp.linalg.solve(k[np.ix_(o, o)], k[o, i])
+        lp = jax.scipy.stats.norm.logpdf(y[i], g @ y[o], jnp.sqrt(k[i, i] - g @ k[o, i]))
+        np.testing.assert_allclose(float(out["loo_loglik"][0, i]), float(lp), rtol=1e-9)
 
 
 @pytest.mark.parametrize("name", ["ErfNet", "CosNet"])

@@ -22,7 +22,7 @@ from numpyro.infer import MCMC, NUTS, init_to_sample
 from .. import _validate as V
 from .._errors import NNFTError
 from ..architectures import Architecture
-from ._collapsed import collapsed_regression, collapsible, readout_draws
+from ._collapsed import collapsed_regression, collapsible, hidden_site_names, readout_draws
 from ._data import check_xy
 
 #: R-hat above this (on the identified quantities) is flagged
@@ -71,7 +71,7 @@ def _site_dims(arch: Architecture) -> dict[str, list[str]]:
 
 def _draw_readout(arch, samples, noise, x, y, xt, key, shape, batch: int = 1024) -> dict:
     """Exact conditional readout draws and conditional test moments for every posterior draw."""
-    hid_names = [k for k in samples if k not in ("sigma",)]
+    hid_names = hidden_site_names(arch)
     flat = {k: jnp.reshape(samples[k], (-1, *samples[k].shape[2:])) for k in hid_names}
     total = shape[0] * shape[1]
     sig = jnp.reshape(samples["sigma"], (-1,)) if noise is None else jnp.full((total,), noise, x.dtype)
@@ -171,6 +171,7 @@ def run_nuts(
     )
     if collapse:
         post = dt.posterior.to_dataset()
+        loo = samples.pop("loo_loglik")
         extra = {k: v for k, v in samples.items() if k not in post and (xt is not None or not k.startswith("f_test"))}
         dims = _site_dims(arch)
         for k, v in extra.items():
@@ -178,6 +179,12 @@ def run_nuts(
         dt["posterior"] = post.assign_coords(coords)
         ll = scipy.stats.norm.logpdf(ya, f, sig)
         dt["log_likelihood"] = xr.Dataset({"y": (("chain", "draw", "obs_id"), ll)}, coords=post.coords)
+        # log p(y_i | y_-i, hidden, sigma), readout integrated out: what `psis_loo` uses when present
+        dt["log_likelihood_integrated"] = xr.Dataset(
+            {"y": (("chain", "draw", "obs_id"), np.asarray(loo))},
+            coords=post.coords,
+            attrs={"meaning": "log p(y_i | y_-i, hidden layer, sigma) with the Gaussian readout integrated out"},
+        )
         # the collapsed model observes y as one multivariate site; keep the per-point layout
         dt["observed_data"] = xr.Dataset({"y": (("obs_id",), ya)}, coords={"obs_id": coords["obs_id"]})
     if "phi" in dt.posterior:

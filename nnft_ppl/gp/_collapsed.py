@@ -20,6 +20,8 @@ import jax.numpy as jnp
 import numpyro
 import numpyro.distributions as dist
 from jaxtyping import Array, Float
+from numpyro import handlers
+from numpyro.infer.reparam import LocScaleReparam
 
 from ..architectures import Architecture, IIDNeuronArchitecture
 
@@ -29,6 +31,22 @@ HI = jax.lax.Precision.HIGHEST
 def collapsible(arch: Architecture) -> bool:
     """Whether `arch` has a Gaussian linear readout that can be integrated out."""
     return isinstance(arch, IIDNeuronArchitecture)
+
+
+def _decenter(msg):
+    """Non-centred Gaussian sites (`<site>_decentered` ~ N(0, 1)): NUTS then sees unit scales
+    however small a fitted prior scale is (a marginal-likelihood fit can drive s_b to ~1e-5)."""
+    if msg["name"].endswith("_decentered"):
+        return None
+    fn = msg["fn"]
+    while isinstance(fn, (dist.ExpandedDistribution, dist.Independent)):
+        fn = fn.base_dist
+    return LocScaleReparam(0) if isinstance(fn, dist.Normal) else None
+
+
+def hidden_site_names(arch: IIDNeuronArchitecture) -> list[str]:
+    """The architecture's own hidden-layer site names (what `features` reads)."""
+    return list(arch.sample_hidden(jax.random.key(0)))
 
 
 def _sigma(noise, noise_prior_scale, dtype):
@@ -50,9 +68,10 @@ def collapsed_regression(
     noise: float | None = None,
     noise_prior_scale: float = 1.0,
 ):
-    """NumPyro model over the hidden layer (plate `neurons`, the architecture's own sites)
-    and `sigma`, with the readout integrated out: y ~ MultivariateNormal (site `y`)."""
-    with numpyro.plate("neurons", arch.width):
+    """NumPyro model over the hidden layer (plate `neurons`; the architecture's Gaussian
+    sites non-centred, `<site>_decentered`, with `<site>` kept as a deterministic) and
+    `sigma`, with the readout integrated out: y ~ MultivariateNormal (site `y`)."""
+    with numpyro.plate("neurons", arch.width), handlers.reparam(config=_decenter):
         hidden = arch.neuron_prior(x.dtype)
     sigma = _sigma(noise, noise_prior_scale, x.dtype)
     h = arch.features(hidden, x)
@@ -62,8 +81,9 @@ def collapsed_regression(
 
 def readout_draws(arch: IIDNeuronArchitecture, hidden: dict, sigma, x, y, x_test, keys) -> dict:
     """For each posterior draw of (hidden, sigma) (leading axis): one exact draw of the
-    readout (W1, b1) from its Gaussian conditional, the implied f at x and x_test, and the
-    conditional mean and variance of f at x_test given the hidden layer.
+    readout (W1, b1) from its Gaussian conditional, the implied f at x and x_test, the
+    conditional mean and variance of f at x_test given the hidden layer, and the
+    readout-integrated leave-one-out log densities `loo_loglik` (n,).
 
     Pathwise conditioning: with prior draws (a0, b0) and noise e0,
     (a, b) = (a0, b0) + Cov[(a, b), f(x)] (K + sigma^2 I)^-1 (y - f0(x) - e0)."""
@@ -89,7 +109,18 @@ def readout_draws(arch: IIDNeuronArchitecture, hidden: dict, sigma, x, y, x_test
         ktt = s2 * jnp.sum(ht * ht, 0) + b2
         cmean = kxt.T @ solve(y)
         cvar = jnp.maximum(ktt - jnp.sum(kxt * solve(kxt), 0), 0.0)
-        out = {arch.readout_site: a, "f": a @ h, "f_test": a @ ht, "f_test_cmean": cmean, "f_test_cvar": cvar}
+        # log p(y_i | y_-i, hidden, sigma) with the readout integrated out (Rasmussen & Williams 5.12)
+        sinv = solve(jnp.eye(n, dtype=x.dtype))
+        prec = jnp.diag(sinv)
+        loo = jax.scipy.stats.norm.logpdf(y, y - (sinv @ y) / prec, jnp.sqrt(1.0 / prec))
+        out = {
+            arch.readout_site: a,
+            "f": a @ h,
+            "f_test": a @ ht,
+            "f_test_cmean": cmean,
+            "f_test_cvar": cvar,
+            "loo_loglik": loo,
+        }
         if arch.bias_std > 0:
             out[arch.bias_site] = b
             out["f"] = out["f"] + b

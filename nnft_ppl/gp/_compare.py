@@ -54,7 +54,7 @@ def w2_to_gp(
     return est, se
 
 
-def batches(dt, var: str = "f_test", per_chain: int = 4) -> np.ndarray:
+def batches(dt, var: str = "f_test", per_chain: int = 8) -> np.ndarray:
     """Draws of `var` as (chains * per_chain, S, m) contiguous blocks (batch means)."""
     a = np.asarray(dt.posterior[var])  # (chain, draw, m)
     c, s, m = a.shape
@@ -72,7 +72,15 @@ def w2_of_tree(dt, s2: float, gp_mean, gp_var_y) -> tuple[float, float]:
 
 
 def psis_loo(dt) -> dict:
-    """PSIS-LOO ELPD of a network posterior with its SE and the Pareto-k check."""
+    """PSIS-LOO ELPD of a network posterior with its SE and the Pareto-k check. On a
+    readout-collapsed tree it uses the readout-integrated pointwise densities (group
+    `log_likelihood_integrated`; integrated importance sampling, weights depending on the
+    hidden layer only), otherwise the standard `log_likelihood`."""
+    method = "standard"
+    if "log_likelihood_integrated" in dt.children:
+        dt = dt.copy()
+        dt["log_likelihood"] = dt["log_likelihood_integrated"].to_dataset()
+        method = "integrated"
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         try:
@@ -86,6 +94,7 @@ def psis_loo(dt) -> dict:
                 "pareto_k_max": float("inf"),
                 "n_pareto_k_bad": n,
                 "trustworthy": False,
+                "method": method,
                 "error": f"PSIS-LOO failed: {e}",
             }
     k = np.asarray(res.pareto_k).ravel()
@@ -97,6 +106,7 @@ def psis_loo(dt) -> dict:
         "pareto_k_max": float(np.max(k)),
         "n_pareto_k_bad": n_bad,
         "trustworthy": n_bad == 0,
+        "method": method,
         "error": "",
     }
 
@@ -187,6 +197,7 @@ def compare_widths(
                 "elpd_se": loo["se"],
                 "pareto_k_max": loo["pareto_k_max"],
                 "n_pareto_k_bad": loo["n_pareto_k_bad"],
+                "loo_method": loo["method"],
                 "rhat_max": float(dt.attrs["rhat_max"]),
                 "divergences": int(dt.attrs["divergences"]),
                 "warnings": "; ".join(m for m in (dt.attrs["warnings"], loo["error"]) if m),
