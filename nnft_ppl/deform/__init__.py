@@ -5,11 +5,12 @@ sampled with NumPyro NUTS/HMC and checked against first-order Feynman diagrams.
 Nothing here imports ArviZ at import time (the DataTree/diagnostics functions import it on use).
 """
 
-from ._analysis import chain_vacua, landscape, phi4_scan, reweighting_scan
+from ._analysis import chain_vacua, lam2_fit, landscape, phi4_scan, reweighting_scan
 from ._correlators import Estimate, connected2, connected4, mean_with_se, moments, unique_entries
 from ._diagnostics import Diagnostics, attach, diagnose, report, save, to_datatree
+from ._lamfit import DeviationFit, fit_deviation
 from ._model import Deformed, deform
-from ._perturbation import base_connected4, first_order, first_order_dg2, first_order_g4c
+from ._perturbation import base_connected4, first_order, first_order_dg2, first_order_g4c, first_order_phi2_exact
 from ._potentials import (
     Custom,
     DoubleWell,
@@ -24,8 +25,16 @@ from ._potentials import (
 from ._quadrature import RULES, Quadrature, make_quadrature
 from ._reweight import Reweighted, reweight_prior
 from ._sample import DeformedRun, choose_chain_method, sample_deformed, sample_scan
+from ._schwinger_dyson import Phi2Response, phi2_response, phi2_responses
 
 __all__ = [
+    "DeviationFit",
+    "Phi2Response",
+    "fit_deviation",
+    "first_order_phi2_exact",
+    "lam2_fit",
+    "phi2_response",
+    "phi2_responses",
     "reweighting_scan",
     "phi4_scan",
     "landscape",

@@ -13,11 +13,14 @@ from numpyro.diagnostics import effective_sample_size
 from numpyro.infer.util import log_density
 
 from .._errors import NNFTError
+from ..architectures import IIDNeuronArchitecture
 from ._correlators import connected4, mean_with_se
+from ._lamfit import DeviationFit, fit_deviation
 from ._model import Deformed
-from ._perturbation import base_connected4, first_order
-from ._potentials import Potential
+from ._perturbation import base_connected4, first_order, first_order_phi2_exact
+from ._potentials import Phi4, Potential
 from ._sample import DeformedRun
+from ._schwinger_dyson import Phi2Response, phi2_responses
 
 
 def nuts_ess_per_second(run: DeformedRun) -> tuple[float, float]:
@@ -32,8 +35,6 @@ def phi4_scan(runs: list[DeformedRun], lams, model: Deformed) -> list[dict]:
     arch, quad = model.arch, model.quad
     out = []
     for run, lam in zip(runs, lams, strict=True):
-        from ._potentials import Phi4
-
         x = run.x
         phi = run.samples["phi"]
         k = np.asarray(arch.nngp_kernel(x, x))
@@ -69,14 +70,35 @@ def phi4_scan(runs: list[DeformedRun], lams, model: Deformed) -> list[dict]:
     return out
 
 
-def lam2_slope(rows: list[dict], min_z: float = 2.0) -> float:
-    """Least-squares slope of log|deviation| against log lam over the runs where the deviation is
-    resolved (|z| > min_z); nan with fewer than two such runs. Second order predicts 2."""
-    pts = [(np.log(r["lam"]), np.log(abs(r["deviation"]))) for r in rows if abs(r["deviation_z"]) > min_z]
-    if len(pts) < 2:
-        return float("nan")
-    a = np.asarray(pts)
-    return float(np.polyfit(a[:, 0], a[:, 1], 1)[0])
+def lam2_fit(
+    model: Deformed, runs: list[DeformedRun], lams, order: int = 3, derivatives: bool = True
+) -> tuple[DeviationFit, list[Phi2Response]]:
+    """The deviation of the point-averaged <phi^2> from first order, fitted over a phi^4 lam scan
+    (`fit_deviation`): Schwinger-Dyson estimates of the value and (with `derivatives`) the
+    lam-derivative per run, the exact lam = 0 value (the NNGP kernel, no MC error) and the first-order
+    shift exact at finite width (`first_order_phi2_exact`; the diagram plus its O(1/N) vertex
+    corrections) for i.i.d.-neuron architectures."""
+    lams = [float(v) for v in lams]
+    if len(lams) != len(runs):
+        raise NNFTError(f"lams: {len(lams)} values for {len(runs)} runs")
+    arch, quad = model.arch, model.quad
+    x = runs[0].x
+    if not isinstance(arch, IIDNeuronArchitecture):
+        raise NNFTError(f"arch: lam2_fit needs i.i.d. neurons (exact first order), got {type(arch).__name__}")
+    resp = phi2_responses(model, runs, lams)
+    free = float(np.trace(np.asarray(arch.nngp_kernel(x, x))) / x.shape[0])
+    a1 = float(np.mean(first_order_phi2_exact(arch, 1.0, quad, x)))
+    kw = {}
+    if derivatives:
+        kw = dict(
+            derivative=[q.slope for q in resp],
+            derivative_se=[q.slope_se for q in resp],
+            derivative_cov=[q.cov for q in resp],
+        )
+    fit = fit_deviation(
+        lams, [q.value for q in resp], [q.se for q in resp], free, a1 * np.asarray(lams), order=order, **kw
+    )
+    return fit, resp
 
 
 def first_order_breakdown(rows: list[dict], n_sigma: float = 3.0) -> float | None:

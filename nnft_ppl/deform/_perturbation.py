@@ -87,3 +87,26 @@ def base_connected4(arch: Architecture, x: Points) -> np.ndarray:
         for perm in set(itertools.permutations(t)):
             out[perm] = v
     return out * arch.readout_std**4 / arch.width
+
+
+def first_order_phi2_exact(arch: Architecture, lam: float, quad: Quadrature, x: Points) -> np.ndarray:
+    """The first-order shift of <phi(x)^2> for V = lam phi^4/4!, exact at finite width: (P,).
+
+    d<phi_x^2>/dlam at 0 is -Cov(phi_x^2, S_int/lam) = -(1/24) sum_q w_q [12 G_xq^2 G_qq
+    + 6 k4(x,x,q,q) G_qq + 8 k4(x,q,q,q) G_xq + k6(x,x,q,q,q,q)] with the base ensemble's exact
+    connected k4 ~ 1/N, k6 ~ 1/N^2 (`nnft_ppl.theory.exact_connected`). The first term is
+    `first_order_dg2`'s diagonal; the rest is the finite-width vertex correction."""
+    from ..theory import exact_connected
+
+    x = arch.check_points(x)
+    if not isinstance(arch, IIDNeuronArchitecture):
+        raise NNFTError(f"arch: no exact finite-width cumulants for {type(arch).__name__}")
+    out = np.zeros(x.shape[0])
+    for i, xi in enumerate(x):
+        for zq, wq in zip(quad.points, quad.weights, strict=True):
+            pts = np.stack([xi, zq])
+            g = np.asarray(arch.nngp_kernel(pts, pts))
+            k4, k6 = exact_connected(arch, pts, 4), exact_connected(arch, pts, 6)
+            v = 12 * g[0, 1] ** 2 * g[1, 1] + 6 * k4[0, 0, 1, 1] * g[1, 1] + 8 * k4[0, 1, 1, 1] * g[0, 1]
+            out[i] -= wq * (v + k6[0, 0, 1, 1, 1, 1]) / 24
+    return lam * out

@@ -14,6 +14,7 @@ from ..architectures import make_architecture
 from ..recipes import register_recipe
 from . import _analysis as A
 from ._diagnostics import attach, diagnose, report, save, to_datatree
+from ._lam2_report import lam2_section, plot_lam2
 from ._model import deform
 from ._potentials import DoubleWell, Phi4
 from ._quadrature import make_quadrature
@@ -87,7 +88,10 @@ def run_phi4(spec: dict, out: Path, progress: bool = False) -> dict:
     import xarray as xr
 
     arch, quad, x, samp, seed = _setup(spec)
-    lams = [float(v) for v in _table(spec, "scan").get("lam", [0.25, 0.5, 1.0, 2.0])]
+    scan = _table(spec, "scan")
+    lams = [float(v) for v in scan.get("lam", [0.25, 0.5, 1.0, 2.0])]
+    fit_lam_max = float(scan.get("fit_lam_max", 1.0))
+    fit_order = int(scan.get("fit_order", 3))
     stress = [float(v) for v in _table(spec, "stress").get("lam", [])]
     rw_lams = [float(v) for v in _table(spec, "reweighting").get("lam", lams + stress)]
     rw_draws = int(_table(spec, "reweighting").get("num_draws", 20000))
@@ -128,16 +132,17 @@ def run_phi4(spec: dict, out: Path, progress: bool = False) -> dict:
     scan_ds = scan_ds.assign_coords(lam_rw=rw_lams)
     _write_tree(trees, out, scan_ds)
     scan_rows = rows[: len(lams)]
-    slope = A.lam2_slope(scan_rows)
     brk = A.first_order_breakdown(rows)
+    fit_idx = [i for i, v in enumerate(lams) if v <= fit_lam_max]
+    fit, resp = A.lam2_fit(model, [runs[i] for i in fit_idx], [lams[i] for i in fit_idx], order=fit_order)
     # the same deviation from the paired reweighting estimate (precise where reweighting is healthy)
     rw_pair = A.reweighting_scan(model, x, jax.random.fold_in(key, 2), [Phi4(v) for v in lams], rw_draws)
     for r, q in zip(scan_rows, rw_pair, strict=True):
         q["deviation"] = q["phi2_shift"] - (r["first_order"] - r["free"])
         q["deviation_z"] = q["deviation"] / q["phi2_shift_se"]
         q["lam"] = r["lam"]
-    slope_rw = A.lam2_slope(rw_pair)
     _plot_phi4(scan_rows, rows, rw, rw_lams, rw_pair, out)
+    plot_lam2(fit, out)
     lines = [
         f"# phi^4-deformed {arch.name}: first-order Feynman diagrams vs NUTS",
         "",
@@ -156,11 +161,10 @@ def run_phi4(spec: dict, out: Path, progress: bool = False) -> dict:
             f"{r['deviation_z']:+.2f} | {r['shift_z']:+.2f} | {r['g4c_max_z']:.2f} | {r['ess']:.0f} | "
             f"{r['ess_per_s']:.1f} | {r['divergences']} | {d.rhat_max:.4f} |"
         )
+    lines += ["", *lam2_section(fit, resp), ""]
     lines += [
-        "",
-        f"Slope of log|deviation from first order| vs log lam over the resolved scan points: NUTS {slope:.2f}, "
-        f"paired reweighting {slope_rw:.2f} (second order alone predicts 2; higher orders bend it down at large lam,",
-        "a finite-width O(lam/N) term of opposite sign matters at the smallest lam).",
+        "Paired reweighting of prior draws (deviation from the diagram, without its O(lam/N) part; the points",
+        "share their draws, so they are not fitted):",
         "",
         "| lam | reweighting shift of <phi^2> | SE | deviation from first order / SE |",
         "|---|---|---|---|",
@@ -200,8 +204,20 @@ def run_phi4(spec: dict, out: Path, progress: bool = False) -> dict:
         "lams": all_lams,
         "max_abs_deviation_z_small_lam": float(abs(rows[0]["deviation_z"])),
         "first_order_breakdown_lam": brk,
-        "lam2_slope_nuts": slope,
-        "lam2_slope_reweighting": slope_rw,
+        "lam2_fit": {
+            "lams": [float(v) for v in fit.lams],
+            "coef": [float(v) for v in fit.coef],
+            "coef_se": [float(v) for v in fit.coef_se],
+            "chi2": fit.chi2,
+            "dof": fit.dof,
+            "p_value": fit.p_value,
+            "loglog_slope": fit.slope,
+            "loglog_slope_se": fit.slope_se,
+            "breakdown_lam": fit.breakdown_lam,
+            "breakdown_rel_lam": fit.breakdown_rel_lam,
+            "rel_lam_fit": fit.rel_lam_fit,
+            "rel_lam_fit_se": fit.rel_lam_fit_se,
+        },
         "all_diagnostics_ok": all(d.ok for d in diags),
         "reweighting_collapse_lam": collapse,
         "out": str(out),
