@@ -55,7 +55,8 @@ def sample_deformed(
     from prior draws; returns draws, sampler statistics and timing (compilation included).
 
     Keywords: num_warmup=500, num_samples=500, num_chains=4, kernel="nuts" | "hmc",
-    chain_method="auto" (see `choose_chain_method`), dtype=float64, target_accept_prob=0.8,
+    chain_method="auto" (see `choose_chain_method`), dtype=float64 | float32 (float32 also runs the
+    sampler's own state in 32 bits, with matmul precision "highest"), target_accept_prob=0.8,
     max_tree_depth=8, progress=False."""
     return sample_scan(model, x, key, [model.potential], **kwargs)[0]
 
@@ -97,8 +98,15 @@ def sample_scan(
         pot.check_bounded(model.allow_unbounded)
 
     # float32 runs the whole sampler with 64-bit types off (NumPyro's adaptation state would otherwise
-    # be float64 next to float32 parameters); float64 needs them on.
-    with jax.enable_x64(jnp.dtype(dtype) == jnp.float64):
+    # be float64 next to float32 parameters); float64 needs them on. Matmuls traced here use full
+    # precision (accelerators may otherwise drop float32 products to TF32/bf16 passes).
+    try:
+        ok = jnp.dtype(dtype) in (jnp.dtype(jnp.float32), jnp.dtype(jnp.float64))
+    except TypeError:
+        ok = False
+    if not ok:
+        raise NNFTError(f"dtype must be float32 or float64, got {dtype!r}")
+    with jax.enable_x64(jnp.dtype(dtype) == jnp.float64), jax.default_matmul_precision("highest"):
 
         def fn(xx, pot):
             return model(xx, dtype, pot)
