@@ -119,3 +119,25 @@ def test_report_section_and_plot(rng, tmp_path):
     assert "a lam + b lam^2 + c lam^3" in text and "Log-log slope" in text and "10%" in text
     plot_lam2(f, tmp_path)
     assert (tmp_path / "deviation_fit.png").stat().st_size > 0
+
+
+def test_phi2_response_bad_input():
+    import nnft_ppl as nf
+
+    quad = D.make_quadrature((-1, 1), 3)
+    x = np.zeros((1, 1))
+    theta = {"a": np.zeros((2, 4, 4)), "w": np.zeros((2, 4, 4, 1)), "b": np.zeros((2, 4, 4))}
+    run = D.DeformedRun(dict(theta, phi=np.zeros((2, 4, 1))), {}, x, 0.0, {"potential": "Phi4(lam=1)"})
+    model = D.deform(nf.CosNet(width=4), D.Phi4(1.0), quad)
+    with pytest.raises(NNFTError, match="sampled with Phi4"):
+        D.phi2_response(model, run, 0.5)
+    with pytest.raises(NNFTError, match="lams"):
+        D.phi2_responses(model, [run], [1.0, 2.0])
+    no_theta = run._replace(samples={"phi": run.samples["phi"]})
+    with pytest.raises(NNFTError, match="readout site"):
+        D.phi2_response(model, no_theta, 1.0)
+    deep = D.deform(nf.DeepMLP(width=4, depth=2), D.Phi4(1.0), quad)
+    with pytest.raises(NNFTError, match="i.i.d. neurons"):
+        D.phi2_response(deep, run, 1.0)
+    with pytest.raises(NNFTError, match="no exact finite-width cumulants"):
+        D.first_order_phi2_exact(nf.DeepMLP(width=4, depth=2), 1.0, quad, x)
