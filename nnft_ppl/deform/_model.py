@@ -69,7 +69,11 @@ class Deformed(eqx.Module):
         return numpyro.deterministic("phi", phi_all[:-q])
 
     def metadata(self) -> dict:
-        out = {"architecture": self.arch.name, "potential": self.potential.describe()}
+        out = {
+            "architecture": self.arch.name,
+            "potential": self.potential.describe(),
+            "potential_polynomial": self.potential.polynomial(),
+        }
         out.update({f"arch_{k}": v for k, v in self.arch.params().items()})
         out.update(self.quad.metadata())
         return out

@@ -54,6 +54,14 @@ class Potential(eqx.Module):
     def describe(self) -> str:
         return repr(self)
 
+    def polynomial(self) -> str:
+        """The nonzero coefficients {k: c_k} of V as text (the same for equal polynomials however
+        composed, e.g. Phi3(0) + Phi4(1) and Phi4(1)); the description for non-polynomials."""
+        c = self.coefficients()
+        if c is None:
+            return self.describe()
+        return repr({k: float(f"{v:.12g}") for k, v in sorted(c.items()) if v != 0.0})
+
     def check_bounded(self, allow_unbounded: bool = False) -> None:
         """Raise NNFTError unless V is bounded below (or `allow_unbounded` is set).
 

@@ -145,6 +145,7 @@ def sample_scan(
             meta = dict(model.metadata())
             meta.update(
                 potential=pot.describe(),
+                potential_polynomial=pot.polynomial(),
                 kernel=kernel,
                 chain_method=chain_method,
                 num_chains=num_chains,

@@ -78,8 +78,9 @@ def _per_draw_fn(model: Deformed, x):
 
 
 def _one_response(fn, model: Deformed, run: DeformedRun, lam: float) -> Phi2Response:
-    pot = run.meta.get("potential")
-    if pot is not None and pot != Phi4(lam).describe():
+    pot, poly = run.meta.get("potential"), run.meta.get("potential_polynomial")
+    same = poly == Phi4(lam).polynomial() if poly is not None else pot == Phi4(lam).describe()
+    if pot is not None and not same:
         raise NNFTError(f"run: sampled with {pot}, not {Phi4(lam).describe()} (the estimator is for V = lam phi^4/4!)")
     sites = [k for k in run.samples if k not in ("phi", "S_int_value")]
     if model.arch.readout_site not in sites:
