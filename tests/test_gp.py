@@ -12,9 +12,10 @@ import pytest
 
 import nnft_ppl  # noqa: F401  (float64)
 from nnft_ppl import NNFTError
-from nnft_ppl.architectures import REGISTRY, ErfNet, ReLUNet
-from nnft_ppl.gp import GPWarning, NNGPKernel, build_model, fit_gp, relu_as_arccosine, safe_jitter, synthetic
+from nnft_ppl.architectures import REGISTRY, ErfNet, ReLUNet, SingleLayer
+from nnft_ppl.gp import GPWarning, NNGPKernel, _fit, build_model, fit_gp, relu_as_arccosine, safe_jitter, synthetic
 from nnft_ppl.gp._data import check_xy, diabetes_bmi, standardise
+from nnft_ppl.gp._kernels import _broadcast_dual, arccos, arcsin
 
 X = jnp.linspace(-1.5, 2.0, 6)[:, None]
 Y = jnp.array([-0.7, 0.1, 0.4, 1.3])[:, None]
@@ -167,3 +168,108 @@ def test_relu_fit_uses_gpjax_gradients():
     g1 = fit_gp(ReLUNet(), d.x, d.y, noise=0.5, num_iters=30)
     assert np.all(np.isfinite(g1.history)) and not g1.notes
     assert g1.log_marginal_likelihood > g0.log_marginal_likelihood + 1
+
+
+def test_vectorised_arcsin_arccos_match_numpy():
+    """The rational arcsin/arccos of the broadcast kernels: within 2 ulp of NumPy on
+    [-1, 1] (incl. the ends and the branch points), exact derivatives, NaN outside."""
+    rng = np.random.default_rng(0)
+    tail = 1 - np.logspace(-16, 0, 2000)
+    x = np.concatenate([rng.uniform(-1, 1, 20000), tail, -tail, np.logspace(-300, 0, 500), [0.0, 0.5, 0.625, 1.0]])
+    x = np.concatenate([x, -x])
+    for mine, ref, dref in (
+        (arcsin, np.arcsin, lambda u: 1 / np.sqrt((1 - u) * (1 + u))),
+        (arccos, np.arccos, lambda u: -1 / np.sqrt((1 - u) * (1 + u))),
+    ):
+        got, want = np.asarray(jax.jit(mine)(x)), ref(x)
+        assert np.all(np.abs(got - want) <= 2 * np.spacing(np.abs(want))), mine
+        u = x[np.abs(x) < 0.999]
+        np.testing.assert_allclose(jax.vmap(jax.grad(mine))(u), dref(u), rtol=1e-14)
+        assert np.all(np.isnan(np.asarray(mine(jnp.array([1.5, -1.5, jnp.nan])))))
+
+
+@pytest.mark.parametrize(
+    "arch",
+    [
+        ErfNet(sw=1.3, sb=0.6, d=3),
+        ReLUNet(sw=0.9, sb=0.2, d=2),
+        SingleLayer(activation="erf", d=10, sw=1.1),  # d > 8: matmul contraction
+        SingleLayer(activation="relu", d=1),
+        SingleLayer(activation="cos", d=2),
+    ],
+    ids=lambda a: f"{a.name}-{a.act.name}-d{a.d}",
+)
+def test_broadcast_kernel_equals_per_pair_kernel(arch):
+    """Single-layer closed-form duals as one broadcast: equal to `nngp_kernel`, an exactly
+    symmetric Gram matrix, the same diagonal and the same gradients in the scales."""
+    assert _broadcast_dual(arch) is not None
+    x = jax.random.normal(jax.random.key(arch.d), (40, arch.d))
+    xt = jax.random.normal(jax.random.key(7), (9, arch.d))
+    x = x.at[5].set(x[3])  # coincident points: the ReLU arccos at its clip
+    k = NNGPKernel(arch)
+    gram = np.asarray(jax.jit(lambda k: k.gram(x).as_matrix())(k))
+    assert np.array_equal(gram, gram.T)
+    np.testing.assert_allclose(gram, arch.nngp_kernel(x, x), rtol=1e-13, atol=1e-13)
+    np.testing.assert_allclose(k.cross_covariance(xt, x), arch.nngp_kernel(xt, x), rtol=1e-13, atol=1e-13)
+    np.testing.assert_allclose(lx.diagonal(k.diagonal(x)), np.diag(gram), rtol=1e-13, atol=1e-13)
+
+    def total(sc, per_pair):
+        kk = eqx.tree_at(lambda kk: kk.scales, k, sc)
+        return jnp.sum(kk.arch.nngp_kernel(x, x) if per_pair else kk.gram(x).as_matrix())
+
+    g1, g2 = jax.grad(total)(k.scales, False), jax.grad(total)(k.scales, True)
+    for a, b in zip(jax.tree_util.tree_leaves(g1), jax.tree_util.tree_leaves(g2), strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-10)
+
+
+def test_fit_factorises_once_and_does_not_retrace():
+    """One GPJax posterior per fit, reused by the log ML, predict and LOO; a second fit of
+    the same shapes compiles nothing; the mean-only prediction equals the full one."""
+    d = synthetic(40, noise=0.2, seed=1)
+    xt = np.linspace(-2, 2, 7)[:, None]
+    g = fit_gp(ErfNet(sw=1.3, sb=0.6), d.x, d.y, noise=0.2, num_iters=0)
+    post = g.posterior()
+    assert post is g.posterior() and isinstance(post, gpx.conditioning.ExactPosterior)
+    assert g.log_marginal_likelihood == float(post.log_marginal_likelihood)
+    p = g.predict(xt)
+    np.testing.assert_allclose(g.predict(xt, variance=False)["mean"], p["mean"], rtol=0, atol=1e-12)
+    dist = post(jnp.asarray(xt), covariance="diagonal")  # GPJax's own diagonal predictive
+    np.testing.assert_allclose(p["mean"], dist.mean, rtol=0, atol=1e-12)
+    np.testing.assert_allclose(p["var_f"] + g.jitter, dist.variance, rtol=0, atol=1e-12)
+    g.loo()
+    jitted = (_fit._condition, _fit._predict, _fit._predict_mean, _fit._loo_from_factor)
+    sizes = [f._cache_size() for f in jitted]
+    g2 = fit_gp(ErfNet(sw=1.3, sb=0.6), d.x, d.y + 0.1, noise=0.2, num_iters=0)
+    g2.predict(xt), g2.predict(xt, variance=False), g2.loo()
+    assert [f._cache_size() for f in jitted] == sizes
+    assert g2.posterior() is not post
+    # a GPFit built by hand conditions lazily
+    g3 = _fit.GPFit(g.model, g.x, g.y, g.history)
+    assert g3.log_marginal_likelihood == pytest.approx(g.log_marginal_likelihood, rel=1e-14)
+
+
+def test_fit_gp_applies_the_jitter_ladder():
+    """Repeated inputs with almost no noise: GPJax's factorisation fails, the ladder adds a
+    recorded jitter, and the fit's posterior is finite."""
+    x = np.repeat(np.linspace(-1, 1, 4), 3)
+    y = np.sin(x)
+    with pytest.warns(GPWarning, match="added jitter"):
+        g = fit_gp(ErfNet(), x, y, noise=1e-9, jitter=0.0, num_iters=0)
+    assert g.jitter > 0 and any("added jitter" in n for n in g.notes)
+    assert np.isfinite(g.log_marginal_likelihood)
+    assert np.all(np.isfinite(np.asarray(g.posterior().cholesky_factor)))
+    assert np.all(np.isfinite(g.predict(np.zeros((2, 1)))["mean"]))
+
+
+@pytest.mark.parametrize("fit_noise", [True, False])
+def test_neg_mll_equals_gpjax_objective_and_its_autodiff_gradient(fit_noise):
+    """The fitting objective: GPJax's conjugate_mll, with the closed-form gradient in S."""
+    d = synthetic(30, noise=0.2, seed=2)
+    data = gpx.Dataset(X=jnp.asarray(d.x), y=jnp.asarray(d.y)[:, None])
+    model = build_model(ReLUNet(sw=1.2, sb=0.4), noise=0.3, fit_noise=fit_noise)
+    ref = lambda m: -gpx.objectives.conjugate_mll(m, data)  # noqa: E731
+    mine = lambda m: _fit.neg_mll(m, data)  # noqa: E731
+    np.testing.assert_allclose(mine(model), ref(model), rtol=1e-13)
+    g_ref, g_mine = eqx.filter_grad(ref)(model), eqx.filter_grad(mine)(model)
+    for a, b in zip(jax.tree_util.tree_leaves(g_ref), jax.tree_util.tree_leaves(g_mine), strict=True):
+        np.testing.assert_allclose(b, a, rtol=1e-9, atol=1e-12)
