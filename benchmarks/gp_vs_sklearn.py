@@ -7,13 +7,14 @@ Rows (each side does the same work):
   test points (`fit_gp(num_iters=0)` + `predict(xt, variance=False)` vs `fit` + `predict(xt)`).
 - `mean+std`: the same plus the latent predictive variance (`predict(xt)` vs `return_std=True`).
 - `optimise` (`--optimise`): hyperparameters (sw, sb, noise) by maximising the marginal
-  likelihood from the same start: GPJax's `fit_scipy` (scipy BFGS, JAX gradients) vs
+  likelihood from the same start: `fit_gp(optimizer="lbfgs")` (GPJax's `fit_lbfgs`: optax
+  L-BFGS, the loop compiled once; `--optimizer scipy` for GPJax's `fit_scipy`, scipy BFGS) vs
   sklearn's L-BFGS-B (analytic gradients; the noise as a WhiteKernel), then log ML and mean.
 
 Times: the first call of each side (ours includes the JIT compile), then the median
 (and min) of `--repeats` warm calls, alternating ours/sklearn so machine load hits both
-alike. `gpx.fit_scipy` jits a new closure per call, so ours compiles the objective's
-gradient again in every `optimise` call (included in its warm times). Prints both
+alike. (`gpx.fit_scipy` jits a new closure per call, so with `--optimizer scipy` ours
+compiles the objective's gradient again in every `optimise` call, in its warm times.) Prints both
 times, the ratio nnft/sklearn of the medians and the relative difference in log ML.
 Float64 throughout (`import nnft_ppl` enables it); both factorise with the same LAPACK
 (jax's CPU `potrf`/`trsm` are SciPy's OpenBLAS).
@@ -89,7 +90,7 @@ def data():
     return x, y, np.linspace(-2.5, 2.5, N_TEST)[:, None]
 
 
-def rows(x, y, xt, optimise: bool, iters: int):
+def rows(x, y, xt, optimise: bool, iters: int, optimizer: str = "lbfgs"):
     """name -> (ours, sklearn); each returns (log ML, mean, extra) doing the same work."""
 
     def ours_mean():
@@ -114,7 +115,7 @@ def rows(x, y, xt, optimise: bool, iters: int):
     if optimise:
 
         def ours_opt():
-            g = fit_gp(ErfNet(sw=SW, sb=SB), x, y, noise=NOISE, num_iters=iters, jitter=JITTER)
+            g = fit_gp(ErfNet(sw=SW, sb=SB), x, y, noise=NOISE, num_iters=iters, jitter=JITTER, optimizer=optimizer)
             v = g.kernel.values()
             return g.log_marginal_likelihood, g.predict(xt, variance=False)["mean"], (v["sw"], v["sb"], g.noise)
 
@@ -141,11 +142,14 @@ def main():
     ap.add_argument("--optimise", action="store_true", help="add the hyperparameter-optimisation row")
     ap.add_argument("--opt-repeats", type=int, default=3, help="warm calls per side for the optimise row")
     ap.add_argument("--iters", type=int, default=200, help="max optimiser iterations for ours (--optimise)")
+    ap.add_argument(
+        "--optimizer", default="lbfgs", choices=("lbfgs", "scipy", "adam"), help="fit_gp optimizer (--optimise)"
+    )
     args = ap.parse_args()
     x, y, xt = data()
     print(f"n = {N}, test points = {N_TEST}, kernel = ErfNet NNGP (sw={SW}, sb={SB}), noise = {NOISE}, ", end="")
     print(f"jitter = {JITTER}, float64, warm calls alternate ours/sklearn")
-    for name, (ours, sk) in rows(x, y, xt, args.optimise, args.iters).items():
+    for name, (ours, sk) in rows(x, y, xt, args.optimise, args.iters, args.optimizer).items():
         cold_o, _ = timed(ours)
         cold_s, _ = timed(sk)
         to, ts = [], []

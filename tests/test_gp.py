@@ -100,6 +100,10 @@ def test_marginal_likelihood_fit_improves_with_gpjax_and_optax():
     assert g1.arch.sw != 1.0 and 0.05 < g1.noise < 0.4
     g3 = fit_gp(ErfNet(), d.x, d.y, noise=0.5, fit_noise=False, num_iters=5)
     assert abs(g3.noise - 0.5) < 1e-12
+    # optax L-BFGS (gpx.fit_lbfgs, one compiled loop) reaches scipy BFGS's optimum
+    g4 = fit_gp(ErfNet(), d.x, d.y, noise=0.5, optimizer="lbfgs", num_iters=200)
+    g5 = fit_gp(ErfNet(), d.x, d.y, noise=0.5, num_iters=200)
+    assert abs(g4.log_marginal_likelihood - g5.log_marginal_likelihood) < 1e-6 * abs(g5.log_marginal_likelihood)
 
 
 def test_real_data_is_standardised_with_recorded_transform():
