@@ -12,10 +12,10 @@ import pytest
 
 import nnft_ppl  # noqa: F401  (float64)
 from nnft_ppl import NNFTError
-from nnft_ppl.architectures import REGISTRY, ErfNet, ReLUNet, SingleLayer
+from nnft_ppl.architectures import REGISTRY, ErfNet, IIDNeuronArchitecture, ReLUNet, SingleLayer
+from nnft_ppl.architectures._fastmath import arccos, arcsin
 from nnft_ppl.gp import GPWarning, NNGPKernel, _fit, build_model, fit_gp, relu_as_arccosine, safe_jitter, synthetic
 from nnft_ppl.gp._data import check_xy, diabetes_bmi, standardise
-from nnft_ppl.gp._kernels import _broadcast_dual, arccos, arcsin
 
 X = jnp.linspace(-1.5, 2.0, 6)[:, None]
 Y = jnp.array([-0.7, 0.1, 0.4, 1.3])[:, None]
@@ -204,22 +204,23 @@ def test_vectorised_arcsin_arccos_match_numpy():
     ids=lambda a: f"{a.name}-{a.act.name}-d{a.d}",
 )
 def test_broadcast_kernel_equals_per_pair_kernel(arch):
-    """Single-layer closed-form duals as one broadcast: equal to `nngp_kernel`, an exactly
-    symmetric Gram matrix, the same diagonal and the same gradients in the scales."""
-    assert _broadcast_dual(arch) is not None
+    """Single-layer closed-form duals as one broadcast (`AbstractSingleLayer.nngp_kernel`):
+    equal to the generic pair-by-pair kernel, an exactly symmetric Gram matrix, the same
+    diagonal and the same gradients in the scales."""
+    pairwise = lambda a, x1, x2: IIDNeuronArchitecture.nngp_kernel(a, x1, x2)
     x = jax.random.normal(jax.random.key(arch.d), (40, arch.d))
     xt = jax.random.normal(jax.random.key(7), (9, arch.d))
     x = x.at[5].set(x[3])  # coincident points: the ReLU arccos at its clip
     k = NNGPKernel(arch)
     gram = np.asarray(jax.jit(lambda k: k.gram(x).as_matrix())(k))
     assert np.array_equal(gram, gram.T)
-    np.testing.assert_allclose(gram, arch.nngp_kernel(x, x), rtol=1e-13, atol=1e-13)
-    np.testing.assert_allclose(k.cross_covariance(xt, x), arch.nngp_kernel(xt, x), rtol=1e-13, atol=1e-13)
+    np.testing.assert_allclose(gram, pairwise(arch, x, x), rtol=1e-13, atol=1e-13)
+    np.testing.assert_allclose(k.cross_covariance(xt, x), pairwise(arch, xt, x), rtol=1e-13, atol=1e-13)
     np.testing.assert_allclose(lx.diagonal(k.diagonal(x)), np.diag(gram), rtol=1e-13, atol=1e-13)
 
     def total(sc, per_pair):
         kk = eqx.tree_at(lambda kk: kk.scales, k, sc)
-        return jnp.sum(kk.arch.nngp_kernel(x, x) if per_pair else kk.gram(x).as_matrix())
+        return jnp.sum(pairwise(kk.arch, x, x) if per_pair else kk.gram(x).as_matrix())
 
     g1, g2 = jax.grad(total)(k.scales, False), jax.grad(total)(k.scales, True)
     for a, b in zip(jax.tree_util.tree_leaves(g1), jax.tree_util.tree_leaves(g2), strict=True):

@@ -17,6 +17,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from .._errors import NNFTError
+from ._fastmath import arccos, arcsin
 
 
 class Activation(NamedTuple):
@@ -26,7 +27,7 @@ class Activation(NamedTuple):
 
 
 def _erf_dual(a, c, b):
-    return (2.0 / jnp.pi) * jnp.arcsin(2.0 * c / jnp.sqrt((1.0 + 2.0 * a) * (1.0 + 2.0 * b)))
+    return (2.0 / jnp.pi) * arcsin(2.0 * c / jnp.sqrt((1.0 + 2.0 * a) * (1.0 + 2.0 * b)))
 
 
 def _relu_dual(a, c, b):
@@ -34,8 +35,8 @@ def _relu_dual(a, c, b):
     ab = jnp.sqrt(a * b)
     # clipped inside (-1, 1): arccos has an infinite derivative at +-1 (coincident points)
     cos_t = jnp.clip(c / jnp.where(ab > 0, ab, 1.0), -1.0 + 1e-15, 1.0 - 1e-15)
-    t = jnp.arccos(cos_t)
-    return ab * (jnp.sin(t) + (jnp.pi - t) * cos_t) / (2.0 * jnp.pi)
+    t = arccos(cos_t)  # sin(arccos u) = sqrt(1 - u^2)
+    return ab * (jnp.sqrt((1.0 - cos_t) * (1.0 + cos_t)) + (jnp.pi - t) * cos_t) / (2.0 * jnp.pi)
 
 
 def _cos_dual(a, c, b):

@@ -69,6 +69,28 @@ class AbstractSingleLayer(IIDNeuronArchitecture):
         x = jnp.asarray(x)
         return self.sb**2 + self.sw**2 * (x @ x.T) / self.d
 
+    def nngp_kernel(self, x1, x2):
+        """The whole matrix in one broadcast when the kernel is the generic single-layer one
+        with a closed-form dual (preactivation covariances as an outer product, the dual
+        elementwise); pair by pair (`IIDNeuronArchitecture.nngp_kernel`) otherwise."""
+        cls = type(self)
+        generic = (
+            cls.neuron_moment is AbstractSingleLayer.neuron_moment
+            and cls.preactivation_cov is AbstractSingleLayer.preactivation_cov
+        )
+        if not generic or self.act.dual is None:
+            return super().nngp_kernel(x1, x2)
+        x1, x2 = jnp.asarray(x1), jnp.asarray(x2)
+        sb2, sw2 = self.sb**2, self.sw**2
+        if x1.shape[1] > 8:
+            dot = jnp.matmul(x1, x2.T, precision=jax.lax.Precision.HIGHEST)
+        else:  # short contractions elementwise, as `affine` does
+            dot = sum(x1[:, None, k] * x2[None, :, k] for k in range(x1.shape[1]))
+        c = sb2 + sw2 * dot / self.d
+        a1 = sb2 + sw2 * jnp.sum(x1 * x1, axis=1) / self.d
+        a2 = a1 if x1 is x2 else sb2 + sw2 * jnp.sum(x2 * x2, axis=1) / self.d
+        return self.bias_std**2 + self.readout_std**2 * self.act.dual(a1[:, None], c, a2[None, :])
+
     def neuron_moment(self, x):
         c = self.preactivation_cov(x)
         if x.shape[0] == 2:  # traceable closed form / fixed quadrature (the kernel, under jit and grad)

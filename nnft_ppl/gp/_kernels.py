@@ -5,18 +5,14 @@
 `AbstractKernel` whose prior scales (every float field of the architecture: `sw`,
 `sb`, `sa`, `sigma`, `lengthscale`, ...) are trainable `PositiveReal` parameters.
 
-Whole matrices are computed in one broadcast: for single-layer networks with a
-closed-form dual (ErfNet, ReLUNet, `SingleLayer` with erf/relu/cos/exp/linear) the
-preactivation covariances are an outer product and the dual acts elementwise, with
-arcsin/arccos as rational approximations (XLA's CPU `atan2` costs ~10 ns an element,
-these ~1 ns; both within 1-2 ulp of NumPy); other architectures use their own
-`nngp_kernel`.
+Whole matrices are computed by the architecture's own `nngp_kernel` in one call (a
+single broadcast for single-layer networks with a closed-form dual), never by GPJax's
+per-pair vmap.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import math
 
 import equinox as eqx
 import jax
@@ -27,132 +23,13 @@ from gpjax.parameters import PositiveReal, val
 from jaxtyping import Array, Float
 
 from .._errors import NNFTError
-from ..architectures import ACTIVATIONS, AbstractSingleLayer, Architecture, IIDNeuronArchitecture, ReLUNet
-
-# Cephes asin: |x| <= 0.625: x + x z P(z)/Q(z), z = x^2; else pi/2 - 2 asin(sqrt((1-|x|)/2)) via R/S
-_P = (
-    4.253011369004428248960e-3,
-    -6.019598008014123785661e-1,
-    5.444622390564711410273e0,
-    -1.626247967210700244449e1,
-    1.956261983317594739197e1,
-    -8.198089802484824371615e0,
-)
-_Q = (
-    -1.474091372988853791896e1,
-    7.049610280856842141659e1,
-    -1.471791292232726029859e2,
-    1.395105614657485689735e2,
-    -4.918853881490881290097e1,
-)
-_R = (
-    2.967721961301243206100e-3,
-    -5.634242780008963776856e-1,
-    6.968710824104713396794e0,
-    -2.556901049652824852289e1,
-    2.853665548261061424989e1,
-)
-_S = (
-    -2.194779531642920639778e1,
-    1.470656354026814941758e2,
-    -3.838770957603691357202e2,
-    3.424398657913078477438e2,
-)
-_PIO4 = math.pi / 4
-_MOREBITS = 6.123233995736765886130e-17  # pi/4 - float(pi/4)
-
-
-def _horner(z, coef, monic=False):
-    r = z + coef[0] if monic else jnp.full_like(z, coef[0])
-    for c in coef[1:]:
-        r = r * z + c
-    return r
-
-
-def _asin_abs(a):
-    """asin(a) for 0 <= a <= 1 with additions, products, one division and one sqrt only."""
-    zz = 1.0 - a
-    p = zz * _horner(zz, _R) / _horner(zz, _S, monic=True)
-    s = jnp.sqrt(zz + zz)
-    near_one = ((_PIO4 - s) - (s * p - _MOREBITS)) + _PIO4
-    z = a * a
-    small = a + a * (z * _horner(z, _P) / _horner(z, _Q, monic=True))
-    return jnp.where(a > 0.625, near_one, small)
-
-
-@jax.custom_jvp
-def arcsin(x):
-    """`jnp.arcsin` (within 1 ulp of NumPy) that XLA vectorises on CPU."""
-    return jnp.copysign(_asin_abs(jnp.abs(x)), x)
-
-
-@arcsin.defjvp
-def _arcsin_jvp(primals, tangents):
-    (x,), (t,) = primals, tangents
-    return arcsin(x), t / jnp.sqrt((1.0 - x) * (1.0 + x))
-
-
-@jax.custom_jvp
-def arccos(x):
-    """`jnp.arccos` (within 2 ulp of NumPy) from one `arcsin` evaluation (Cephes)."""
-    a = jnp.abs(x)
-    r = _asin_abs(jnp.where(a > 0.5, jnp.sqrt(0.5 * (1.0 - a)), a))
-    mid = ((_PIO4 - jnp.copysign(r, x)) + _MOREBITS) + _PIO4
-    return jnp.where(x > 0.5, 2.0 * r, jnp.where(x < -0.5, math.pi - 2.0 * r, mid))
-
-
-@arccos.defjvp
-def _arccos_jvp(primals, tangents):
-    (x,), (t,) = primals, tangents
-    return arccos(x), -t / jnp.sqrt((1.0 - x) * (1.0 + x))
-
-
-def _erf_dual(a, c, b):
-    """ACTIVATIONS["erf"].dual with the vectorised `arcsin`."""
-    return (2.0 / jnp.pi) * arcsin(2.0 * c / jnp.sqrt((1.0 + 2.0 * a) * (1.0 + 2.0 * b)))
-
-
-def _relu_dual(a, c, b):
-    """ACTIVATIONS["relu"].dual (same clipping) with the vectorised `arccos`; sin(arccos u) = sqrt(1 - u^2)."""
-    ab = jnp.sqrt(a * b)
-    cos_t = jnp.clip(c / jnp.where(ab > 0, ab, 1.0), -1.0 + 1e-15, 1.0 - 1e-15)
-    t = arccos(cos_t)
-    return ab * (jnp.sqrt((1.0 - cos_t) * (1.0 + cos_t)) + (jnp.pi - t) * cos_t) / (2.0 * jnp.pi)
-
-
-_FAST_DUALS = {ACTIVATIONS["erf"].dual: _erf_dual, ACTIVATIONS["relu"].dual: _relu_dual}
-
-
-def _broadcast_dual(arch: Architecture):
-    """The elementwise dual V(a, c, b) when `arch`'s kernel is the generic single-layer one
-    (bias_std^2 + readout_std^2 V(c11, c12, c22) with c the preactivation covariance), else None."""
-    cls = type(arch)
-    if not (
-        isinstance(arch, AbstractSingleLayer)
-        and cls.nngp_kernel is IIDNeuronArchitecture.nngp_kernel
-        and cls.neuron_moment is AbstractSingleLayer.neuron_moment
-        and cls.preactivation_cov is AbstractSingleLayer.preactivation_cov
-    ):
-        return None
-    dual = arch.act.dual
-    return None if dual is None else _FAST_DUALS.get(dual, dual)
+from ..architectures import Architecture, ReLUNet
 
 
 def kernel_matrix(arch: Architecture, x1: Float[Array, "N D"], x2: Float[Array, "M D"]) -> Float[Array, "N M"]:
-    """`arch.nngp_kernel(x1, x2)` as one broadcast where the architecture allows (see the
-    module docstring), else the architecture's own kernel."""
-    dual = _broadcast_dual(arch)
-    if dual is None:
-        return arch.nngp_kernel(x1, x2)
-    sb2, sw2 = arch.sb**2, arch.sw**2
-    if x1.shape[1] > 8:
-        dot = jnp.matmul(x1, x2.T, precision=jax.lax.Precision.HIGHEST)
-    else:  # short contractions elementwise, as `affine` does
-        dot = sum(x1[:, None, k] * x2[None, :, k] for k in range(x1.shape[1]))
-    c = sb2 + sw2 * dot / arch.d
-    a1 = sb2 + sw2 * jnp.sum(x1 * x1, axis=1) / arch.d
-    a2 = a1 if x1 is x2 else sb2 + sw2 * jnp.sum(x2 * x2, axis=1) / arch.d
-    return arch.bias_std**2 + arch.readout_std**2 * dual(a1[:, None], c, a2[None, :])
+    """The whole kernel matrix in one call (single-layer kernels broadcast, see
+    `AbstractSingleLayer.nngp_kernel`), never GPJax's per-pair vmap."""
+    return arch.nngp_kernel(x1, x2)
 
 
 def _field_names(arch) -> list[str]:
@@ -228,12 +105,7 @@ class NNGPKernel(AbstractKernel):
     def diagonal(self, x: Float[Array, "N D"]) -> lx.AbstractLinearOperator:
         x = jnp.atleast_2d(x)
         arch = self.arch
-        dual = _broadcast_dual(arch)
-        if dual is not None:
-            a = arch.sb**2 + arch.sw**2 * jnp.sum(x * x, axis=1) / arch.d
-            diag = arch.bias_std**2 + arch.readout_std**2 * dual(a, a, a)
-        else:
-            diag = jax.vmap(lambda xi: arch.nngp_kernel(xi[None, :], xi[None, :])[0, 0])(x)
+        diag = jax.vmap(lambda xi: arch.nngp_kernel(xi[None, :], xi[None, :])[0, 0])(x)
         return lx.TaggedLinearOperator(lx.DiagonalLinearOperator(diag), lx.positive_semidefinite_tag)
 
     def with_arch(self, arch: Architecture) -> NNGPKernel:
