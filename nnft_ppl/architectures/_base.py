@@ -167,6 +167,12 @@ class IIDNeuronArchitecture(Architecture):
         phi = self.apply(theta, jnp.asarray(x, dtype))
         return numpyro.deterministic("phi", phi)
 
+    def conditional_kernel(self, h1: Float[Array, "N P1"], h2: Float[Array, "N P2"]) -> Float[Array, "P1 P2"]:
+        """Covariance of phi given the hidden layer, (s^2/N) h1^T h2 + b^2, from the
+        neurons' features `h = features(hidden, x)` at two sets of points."""
+        s2 = self.readout_std**2 / self.width
+        return s2 * jnp.einsum("np,nq->pq", h1, h2, precision=jax.lax.Precision.HIGHEST) + self.bias_std**2
+
     def hidden_sites(self, theta: Theta) -> Theta:
         return {k: v for k, v in theta.items() if k not in (self.readout_site, self.bias_site)}
 
@@ -194,13 +200,11 @@ class IIDNeuronArchitecture(Architecture):
         n, p = self.width, x.shape[0]
         if n <= p or p > 32:
             return super().sample_fields(keys, x, dtype)
-        s2 = self.readout_std**2 / n
-        b2 = self.bias_std**2
 
         def one(k):
             k1, k2 = jax.random.split(k)
             h = self.features(self.sample_hidden(k1, dtype), x)
-            gram = s2 * jnp.einsum("np,nq->pq", h, h, precision=jax.lax.Precision.HIGHEST) + b2
+            gram = self.conditional_kernel(h, h)
             eps = jax.random.normal(k2, (p,), dtype)
             return _psd_cholesky(gram) @ eps
 

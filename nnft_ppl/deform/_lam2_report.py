@@ -7,16 +7,8 @@ from pathlib import Path
 import numpy as np
 
 from ._lamfit import DeviationFit
+from ._plotting import no_minor_labels, pyplot
 from ._schwinger_dyson import Phi2Response
-
-
-def _plt():
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    return plt
 
 
 def lam2_section(fit: DeviationFit, resp: list[Phi2Response]) -> list[str]:
@@ -68,7 +60,7 @@ def lam2_section(fit: DeviationFit, resp: list[Phi2Response]) -> list[str]:
 
 
 def plot_lam2(fit: DeviationFit, out: Path) -> None:
-    plt = _plt()
+    plt = pyplot()
     lam = fit.lams
     order = np.argsort(lam)
     grid = np.geomspace(lam.min() * 0.8, lam.max() * 1.2, 100)
@@ -87,9 +79,7 @@ def plot_lam2(fit: DeviationFit, out: Path) -> None:
         ax.set(xlabel="lam", ylabel="<phi^2> - free - first order")
         if log:
             ax.set(xscale="log", yscale="log", title=f"log-log slope {fit.slope:.2f} ± {fit.slope_se:.2f}")
-            from matplotlib.ticker import NullFormatter
-
-            ax.xaxis.set_minor_formatter(NullFormatter())
+            no_minor_labels(ax)
         else:
             ax.axhline(0.0, color="k", lw=0.6)
             ax.set(title=f"b = {fit.coef[1]:.4f} ± {fit.coef_se[1]:.4f}")

@@ -60,12 +60,10 @@ def _per_draw_fn(model: Deformed, x):
     wq = jnp.asarray(model.quad.weights)
     p = x.shape[0]
     pts = jnp.concatenate([x, zq])
-    s2 = arch.readout_std**2 / arch.width
-    b2 = arch.bias_std**2
 
     def one(theta):
         h = arch.features(arch.hidden_sites(theta), pts)  # (N, P + Q)
-        khat = s2 * jnp.einsum("np,nq->pq", h, h, precision=jax.lax.Precision.HIGHEST) + b2
+        khat = arch.conditional_kernel(h, h)
         phi = arch.apply(theta, pts)
         phq = phi[p:]
         u = phq**4 / 24.0

@@ -16,6 +16,7 @@ from . import _analysis as A
 from ._diagnostics import attach, diagnose, report, save, to_datatree
 from ._lam2_report import lam2_section, plot_lam2
 from ._model import deform
+from ._plotting import no_minor_labels, pyplot
 from ._potentials import DoubleWell, Phi4
 from ._quadrature import make_quadrature
 from ._sample import sample_scan
@@ -52,15 +53,6 @@ def _setup(spec: dict):
     if bad:
         raise NNFTError(f"recipe: unknown [sampler] key(s) {sorted(bad)}")
     return arch, quad, x, s, seed
-
-
-def _plt():
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    return plt
 
 
 def _write_tree(trees: dict, out: Path, extra=None) -> Path:
@@ -224,14 +216,8 @@ def run_phi4(spec: dict, out: Path, progress: bool = False) -> dict:
     }
 
 
-def _no_minor_labels(ax) -> None:
-    from matplotlib.ticker import NullFormatter
-
-    ax.xaxis.set_minor_formatter(NullFormatter())
-
-
 def _plot_phi4(rows, all_rows, rw, rw_lams, rw_pair, out: Path) -> None:
-    plt = _plt()
+    plt = pyplot()
     lam = np.array([r["lam"] for r in rows])
     shift = np.array([r["phi2"] - r["free"] for r in rows])
     se = np.array([r["phi2_se"] for r in rows])
@@ -241,17 +227,13 @@ def _plot_phi4(rows, all_rows, rw, rw_lams, rw_pair, out: Path) -> None:
     ax.plot(lam, fo, "-", label="first order: -(lam/2) ∫ G G(z,z) G")
     ax.set(xscale="log", xlabel="lam", ylabel="shift of point-averaged <phi^2>")
     ax.legend(fontsize=8)
-    _no_minor_labels(ax)
+    no_minor_labels(ax)
     fig.tight_layout()
     fig.savefig(out / "dG2_vs_lam.png", dpi=110)
     plt.close(fig)
     fig, ax = plt.subplots(figsize=(5, 3.5))
     dev = np.abs(shift - fo)
     ax.errorbar(lam, dev, se, fmt="o", label="|NUTS - first order| (±1 SE)")
-    ok = dev > 2 * se
-    ref = lam[ok][0] if ok.any() else lam[-1]
-    c = (dev[ok][0] if ok.any() else dev[-1]) / ref**2
-    ax.plot(lam, c * lam**2, "--", label="∝ lam^2")
     ax.errorbar(
         [q["lam"] for q in rw_pair],
         [abs(q["deviation"]) for q in rw_pair],
@@ -262,7 +244,7 @@ def _plot_phi4(rows, all_rows, rw, rw_lams, rw_pair, out: Path) -> None:
     )
     ax.set(xscale="log", yscale="log", xlabel="lam", ylabel="deviation from first order")
     ax.legend(fontsize=8)
-    _no_minor_labels(ax)
+    no_minor_labels(ax)
     fig.tight_layout()
     fig.savefig(out / "deviation_lam2.png", dpi=110)
     plt.close(fig)
@@ -274,7 +256,7 @@ def _plot_phi4(rows, all_rows, rw, rw_lams, rw_pair, out: Path) -> None:
     ax.plot([lo, 0], [lo, 0], "k-", lw=0.8)
     ax.set(xlabel="first order -lam ∫ GGGG", ylabel="NUTS G4c - exact base G4c")
     ax.legend(fontsize=7)
-    _no_minor_labels(ax)
+    no_minor_labels(ax)
     fig.tight_layout()
     fig.savefig(out / "g4c_first_order.png", dpi=110)
     plt.close(fig)
@@ -285,7 +267,7 @@ def _plot_phi4(rows, all_rows, rw, rw_lams, rw_pair, out: Path) -> None:
     )
     ax.set(xscale="log", yscale="log", xlabel="lam", ylabel="effective samples per second")
     ax.legend(fontsize=8)
-    _no_minor_labels(ax)
+    no_minor_labels(ax)
     fig.tight_layout()
     fig.savefig(out / "ess_per_second.png", dpi=110)
     plt.close(fig)
@@ -308,7 +290,7 @@ def run_double_well(spec: dict, out: Path, progress: bool = False) -> dict:
     m = vac["chain_mean"]
     a, b = int(np.argmin(m)), int(np.argmax(m))
     land = A.landscape(model, A.theta_of(run, a), A.theta_of(run, b), x)
-    plt = _plt()
+    plt = pyplot()
     fig, axs = plt.subplots(1, 3, figsize=(12, 3.5))
     v = run.samples["phi"].mean(-1)
     for c in range(v.shape[0]):

@@ -24,8 +24,7 @@ from numpyro import handlers
 from numpyro.infer.reparam import LocScaleReparam
 
 from ..architectures import Architecture, IIDNeuronArchitecture
-
-HI = jax.lax.Precision.HIGHEST
+from ._fit import loo_log_densities
 
 
 def collapsible(arch: Architecture) -> bool:
@@ -55,12 +54,6 @@ def _sigma(noise, noise_prior_scale, dtype):
     return numpyro.deterministic("sigma", jnp.asarray(noise, dtype))
 
 
-def _readout_cov(arch: IIDNeuronArchitecture, h: Float[Array, "N n"]) -> Float[Array, "n n"]:
-    """Prior covariance of phi at the points of `h` given the hidden layer."""
-    s2 = arch.readout_std**2 / arch.width
-    return s2 * jnp.einsum("np,nq->pq", h, h, precision=HI) + arch.bias_std**2
-
-
 def collapsed_regression(
     arch: IIDNeuronArchitecture,
     x: Float[Array, "n d"],
@@ -75,7 +68,7 @@ def collapsed_regression(
         hidden = arch.neuron_prior(x.dtype)
     sigma = _sigma(noise, noise_prior_scale, x.dtype)
     h = arch.features(hidden, x)
-    cov = _readout_cov(arch, h) + sigma**2 * jnp.eye(x.shape[0], dtype=x.dtype)
+    cov = arch.conditional_kernel(h, h) + sigma**2 * jnp.eye(x.shape[0], dtype=x.dtype)
     numpyro.sample("y", dist.MultivariateNormal(jnp.zeros(x.shape[0], x.dtype), covariance_matrix=cov), obs=y)
 
 
@@ -94,7 +87,7 @@ def readout_draws(arch: IIDNeuronArchitecture, hidden: dict, sigma, x, y, x_test
     def one(hid, sig, key):
         h = arch.features(hid, x)  # (N, n)
         ht = arch.features(hid, x_test)  # (N, m)
-        k = _readout_cov(arch, h) + sig**2 * jnp.eye(n, dtype=x.dtype)
+        k = arch.conditional_kernel(h, h) + sig**2 * jnp.eye(n, dtype=x.dtype)
         chol = jnp.linalg.cholesky(k)
         solve = lambda r: jax.scipy.linalg.cho_solve((chol, True), r)
         ka, kb, ke = jax.random.split(key, 3)
@@ -105,14 +98,11 @@ def readout_draws(arch: IIDNeuronArchitecture, hidden: dict, sigma, x, y, x_test
         a = a0 + s2 * (h @ r)
         b = b0 + b2 * jnp.sum(r)
         # conditional moments of f(x_test) given the hidden layer
-        kxt = s2 * jnp.einsum("np,nq->pq", h, ht, precision=HI) + b2  # (n, m)
-        ktt = s2 * jnp.sum(ht * ht, 0) + b2
+        kxt = arch.conditional_kernel(h, ht)  # (n, m)
+        ktt = jnp.diagonal(arch.conditional_kernel(ht, ht))
         cmean = kxt.T @ solve(y)
         cvar = jnp.maximum(ktt - jnp.sum(kxt * solve(kxt), 0), 0.0)
-        # log p(y_i | y_-i, hidden, sigma) with the readout integrated out (Rasmussen & Williams 5.12)
-        sinv = solve(jnp.eye(n, dtype=x.dtype))
-        prec = jnp.diag(sinv)
-        loo = jax.scipy.stats.norm.logpdf(y, y - (sinv @ y) / prec, jnp.sqrt(1.0 / prec))
+        loo = loo_log_densities(chol, y)  # log p(y_i | y_-i, hidden, sigma), readout integrated out
         out = {
             arch.readout_site: a,
             "f": a @ h,
