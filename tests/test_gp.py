@@ -242,7 +242,7 @@ def test_fit_factorises_once_and_does_not_retrace():
     np.testing.assert_allclose(p["mean"], dist.mean, rtol=0, atol=1e-12)
     np.testing.assert_allclose(p["var_f"] + g.jitter, dist.variance, rtol=0, atol=1e-12)
     g.loo()
-    jitted = (_fit._condition, _fit._predict, _fit._predict_mean, _fit.loo_log_densities)
+    jitted = (_fit._condition, _fit._predict, _fit._predict_mean, _fit._loo_from_factor)
     sizes = [f._cache_size() for f in jitted]
     g2 = fit_gp(ErfNet(sw=1.3, sb=0.6), d.x, d.y + 0.1, noise=0.2, num_iters=0)
     g2.predict(xt), g2.predict(xt, variance=False), g2.loo()

@@ -24,7 +24,7 @@ from numpyro import handlers
 from numpyro.infer.reparam import LocScaleReparam
 
 from ..architectures import Architecture, IIDNeuronArchitecture
-from ._fit import loo_log_densities
+from ._fit import loo_from_inverse
 
 
 def collapsible(arch: Architecture) -> bool:
@@ -102,7 +102,7 @@ def readout_draws(arch: IIDNeuronArchitecture, hidden: dict, sigma, x, y, x_test
         ktt = jnp.diagonal(arch.conditional_kernel(ht, ht))
         cmean = kxt.T @ solve(y)
         cvar = jnp.maximum(ktt - jnp.sum(kxt * solve(kxt), 0), 0.0)
-        loo = loo_log_densities(chol, y)  # log p(y_i | y_-i, hidden, sigma), readout integrated out
+        loo = loo_from_inverse(solve(jnp.eye(n, dtype=x.dtype)), y)  # log p(y_i | y_-i, hidden, sigma)
         out = {
             arch.readout_site: a,
             "f": a @ h,

@@ -254,7 +254,7 @@ class GPFit:
         """Exact leave-one-out log predictive densities log p(y_i | y_-i) from Sigma^-1
         (Rasmussen & Williams eq. 5.12), from the cached factor."""
         post = self.posterior()
-        return np.asarray(loo_log_densities(post.cholesky_factor, jnp.asarray(self.y)))
+        return np.asarray(_loo_from_factor(post.cholesky_factor, jnp.asarray(self.y)))
 
     def elpd_loo(self) -> dict:
         """Exact LOO ELPD: the sum of `loo()` with its standard error sqrt(n var)."""
@@ -269,16 +269,17 @@ class GPFit:
         }
 
 
+def loo_from_inverse(sinv: Float[Array, "n n"], y: Float[Array, " n"]) -> Float[Array, " n"]:
+    """Exact Gaussian leave-one-out log densities log p(y_i | y_-i) from the inverse covariance
+    S^-1 of y (Rasmussen & Williams eq. 5.12): y_i | y_-i ~ N(y_i - [S^-1 y]_i / [S^-1]_ii, 1 / [S^-1]_ii)."""
+    prec = jnp.diagonal(sinv)
+    return jax.scipy.stats.norm.logpdf(y, y - (sinv @ y) / prec, jnp.sqrt(1.0 / prec))
+
+
 @jax.jit
-def loo_log_densities(chol: Float[Array, "n n"], y: Float[Array, " n"]) -> Float[Array, " n"]:
-    """Exact Gaussian leave-one-out log densities log p(y_i | y_-i) from the Cholesky factor of
-    the covariance S of y (Rasmussen & Williams eq. 5.12: from S^-1 and S^-1 y)."""
+def _loo_from_factor(chol, y):
     # (L^T, upper) rather than (L, lower): the same solve without transpose-copying L (see `_predict`)
-    sinv = jsp.linalg.cho_solve((chol.T, False), jnp.eye(chol.shape[0], dtype=chol.dtype))
-    alpha = sinv @ y
-    prec = jnp.diag(sinv)
-    mu = y - alpha / prec
-    return jax.scipy.stats.norm.logpdf(y, mu, jnp.sqrt(1.0 / prec))
+    return loo_from_inverse(jsp.linalg.cho_solve((chol.T, False), jnp.eye(chol.shape[0], dtype=chol.dtype)), y)
 
 
 @eqx.filter_jit
@@ -287,7 +288,7 @@ def exact_loo(model: gpx.ConjugateModel, x, y) -> Float[Array, " n"]:
     x, y = jnp.asarray(x), jnp.asarray(y)
     k = model.prior.kernel.gram(x).as_matrix()
     s = k + (gpx.parameters.val(model.likelihood.obs_stddev) ** 2 + model.prior.jitter) * jnp.eye(x.shape[0])
-    return loo_log_densities(jnp.linalg.cholesky(s), y)
+    return _loo_from_factor(jnp.linalg.cholesky(s), y)
 
 
 @eqx.filter_jit
