@@ -25,13 +25,13 @@ distinct entry):
 
 from __future__ import annotations
 
-import itertools
 from typing import NamedTuple
 
 import numpy as np
 from jaxtyping import Array, Float
 
 from .._errors import NNFTError
+from .._tensors import expand, sorted_tuple_array, sorted_tuples
 from ..stats import mcmc_mean_se
 
 Fields = Float[Array, "C S P"]
@@ -66,22 +66,14 @@ def _with_influence(value: np.ndarray, psi: np.ndarray) -> Estimate:
     return Estimate(value, se, ess)
 
 
-def _fill(vals: np.ndarray, tuples, p: int, order: int) -> np.ndarray:
-    out = np.empty((p,) * order)
-    for v, t in zip(vals, tuples, strict=True):
-        for perm in set(itertools.permutations(t)):
-            out[perm] = v
-    return out
-
-
 def moments(phi: Fields, order: int) -> Estimate:
     """Full moments G_n(x_i1..x_in) = E[phi_i1 ... phi_in] as (P,)*n tensors with SE."""
     phi = _check(phi)
     p = phi.shape[2]
-    tuples = list(itertools.combinations_with_replacement(range(p), order))
+    tuples = sorted_tuples(p, order)
     prods = np.stack([np.prod(phi[..., list(t)], axis=-1) for t in tuples], axis=-1)
     est = mean_with_se(prods)
-    return Estimate(*(_fill(a, tuples, p, order) for a in est))
+    return Estimate(*(expand(a, p, order) for a in est))
 
 
 def connected2(phi: Fields) -> Estimate:
@@ -103,7 +95,7 @@ def connected4(phi: Fields) -> Estimate:
     flat = c.reshape(-1, p)
     k2 = flat.T @ flat / flat.shape[0]
     m3 = np.einsum("si,sj,sk->ijk", flat, flat, flat) / flat.shape[0]
-    tuples = list(itertools.combinations_with_replacement(range(p), 4))
+    tuples = sorted_tuples(p, 4)
     vals, psis = [], []
     for i, j, k, m in tuples:
         prod4 = c[..., i] * c[..., j] * c[..., k] * c[..., m]
@@ -115,10 +107,9 @@ def connected4(phi: Fields) -> Estimate:
         vals.append(val)
         psis.append(psi)
     est = _with_influence(np.asarray(vals), np.stack(psis, axis=-1))
-    return Estimate(*(_fill(a, tuples, p, 4) for a in est))
+    return Estimate(*(expand(a, p, 4) for a in est))
 
 
 def unique_entries(p: int, order: int) -> tuple[np.ndarray, ...]:
     """Index arrays selecting each distinct entry of a symmetric (P,)*order tensor once."""
-    tuples = np.asarray(list(itertools.combinations_with_replacement(range(p), order)))
-    return tuple(tuples.T)
+    return tuple(sorted_tuple_array(p, order).T)

@@ -11,7 +11,6 @@ dG2 = -(lam/2) integral G(x,z) G(z,z) G(z,y). The integrals use the same quadrat
 
 from __future__ import annotations
 
-import itertools
 import math
 
 import jax.numpy as jnp
@@ -68,25 +67,10 @@ def first_order_dg2(arch, lam: float, quad: Quadrature, x) -> np.ndarray:
 
 def base_connected4(arch: Architecture, x: Points) -> np.ndarray:
     """The base ensemble's own exact finite-width G4c (the 1/N part subtracted before comparing
-    with the diagram). Uses `nnft_ppl.theory.exact_connected` where available."""
-    try:
-        from ..theory import exact_connected
-    except ImportError:
-        exact_connected = None
-    if exact_connected is not None:
-        return np.asarray(exact_connected(arch, x, order=4))
-    if not isinstance(arch, IIDNeuronArchitecture):  # pragma: no cover - theory module covers the rest
-        raise NNFTError(f"arch: no exact finite-width G4c for {type(arch).__name__}")
-    x = arch.check_points(x)
-    p = x.shape[0]
-    mom = arch.neuron_moments_table(x)
-    out = np.empty((p,) * 4)
-    for t in itertools.combinations_with_replacement(range(p), 4):
-        i, j, k, m = t
-        v = 3 * mom(t) - (mom((i, j)) * mom((k, m)) + mom((i, k)) * mom((j, m)) + mom((i, m)) * mom((j, k)))
-        for perm in set(itertools.permutations(t)):
-            out[perm] = v
-    return out * arch.readout_std**4 / arch.width
+    with the diagram): `nnft_ppl.theory.exact_connected`."""
+    from ..theory import exact_connected
+
+    return np.asarray(exact_connected(arch, x, order=4))
 
 
 def first_order_phi2_exact(arch: Architecture, lam: float, quad: Quadrature, x: Points) -> np.ndarray:

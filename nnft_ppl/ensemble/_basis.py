@@ -11,6 +11,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from .._errors import NNFTError
+from .._tensors import sorted_tuples
 
 #: largest basis the full-tensor mode builds before asking for explicit index tuples
 MAX_FULL_BASIS = 60_000
@@ -41,8 +42,7 @@ class MonomialBasis:
                 f"x: {n_points} points at order {max_order} need {size} monomials; pass `tuples=` "
                 "(the index tuples you need) instead of full tensors"
             )
-        combos = itertools.combinations_with_replacement
-        tuples = [t for k in range(1, max_order + 1) for t in combos(range(n_points), k)]
+        tuples = [t for k in range(1, max_order + 1) for t in sorted_tuples(n_points, k)]
         return cls.from_tuples(n_points, tuples)
 
     @classmethod
@@ -56,7 +56,7 @@ class MonomialBasis:
             for k in range(1, len(t) + 1):
                 need.update(itertools.combinations(t, k))
         need.update((i,) for i in range(n_points))
-        need.update(itertools.combinations_with_replacement(range(n_points), 2))
+        need.update(sorted_tuples(n_points, 2))
         order = max(len(t) for t in need)
         levels = tuple(tuple(sorted(t for t in need if len(t) == k)) for k in range(1, order + 1))
         index = {t: i for i, t in enumerate(t for lev in levels for t in lev)}
@@ -118,12 +118,3 @@ def _n_multisets(p: int, k: int) -> int:
     from math import comb
 
     return comb(p + k - 1, k)
-
-
-def expand(values: np.ndarray, n_points: int, order: int, index: dict, axis: int = -1) -> np.ndarray:
-    """Values over sorted tuples of one order (any leading axes) -> full symmetric tensor (P,)*order."""
-    grid = np.indices((n_points,) * order).reshape(order, -1).T
-    grid.sort(axis=1)
-    lookup = np.fromiter((index[tuple(g)] for g in map(tuple, grid)), dtype=np.int64, count=len(grid))
-    full = np.take(values, lookup, axis=axis)
-    return full.reshape(values.shape[:-1] + (n_points,) * order)

@@ -7,7 +7,8 @@ import json
 import numpy as np
 import xarray as xr
 
-from ._basis import expand
+from .._tails import KHAT_DOC, khat_flag
+from .._tensors import expand
 from ._estimate import Estimate
 
 
@@ -28,6 +29,12 @@ def add_tuples(ds: xr.Dataset, name: str, est: Estimate, tuples, order: int) -> 
     ds[f"{dim}_points"] = ((dim, f"slot{order}"), np.asarray(tuples, dtype=np.int64))
     ds[name] = ((dim,), np.asarray(est.value))
     ds[name + "_se"] = ((dim,), np.asarray(est.se))
+
+
+def add_khat(ds: xr.Dataset, name: str, khat: float) -> None:
+    """Store the scalar Pareto k-hat of `name`'s summands as `<name>_khat`, with its flag."""
+    ds[name + "_khat"] = ((), float(khat))
+    ds[name + "_khat"].attrs.update({"description": KHAT_DOC, "flag": khat_flag(khat)})
 
 
 def base_dataset(x: np.ndarray, meta: dict) -> xr.Dataset:

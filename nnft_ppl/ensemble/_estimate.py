@@ -7,15 +7,14 @@ delete-one-block jackknife replicas, from which the standard error follows.
 
 from __future__ import annotations
 
-import itertools
-import math
-from collections import Counter
 from functools import lru_cache
 from typing import NamedTuple
 
 import numpy as np
 
 from .._combinatorics import kstat_coefficients, set_partitions
+from .._tensors import multiplicity
+from ..stats import jackknife_se
 from ._basis import MonomialBasis
 from ._stream import MomentSums
 
@@ -28,9 +27,7 @@ class Estimate(NamedTuple):
 
     @property
     def se(self) -> np.ndarray:
-        b = self.replicas.shape[0]
-        dev = self.replicas - self.replicas.mean(0)
-        return np.sqrt((b - 1) / b * np.sum(dev * dev, axis=0))
+        return jackknife_se(self.replicas)
 
     def map(self, fn) -> Estimate:
         """Apply a function (linear or not) to the value and to every replica."""
@@ -43,18 +40,6 @@ def _means(ms: MomentSums) -> tuple[np.ndarray, np.ndarray]:
     n = ms.block_counts.sum()
     loo = (tot[None, :] - ms.block_sums) / (n - ms.block_counts)[:, None]
     return np.vstack([tot / n, loo]), np.concatenate([[n], n - ms.block_counts]).astype(np.float64)
-
-
-def sorted_tuples(n_points: int, order: int) -> list[tuple[int, ...]]:
-    return list(itertools.combinations_with_replacement(range(n_points), order))
-
-
-def multiplicity(t) -> int:
-    """Number of distinct orderings of an index tuple (its weight in a full-tensor sum)."""
-    out = math.factorial(len(t))
-    for c in Counter(t).values():
-        out //= math.factorial(c)
-    return out
 
 
 def tensor_sum(est: Estimate, tuples) -> Estimate:

@@ -6,12 +6,14 @@ import numpy as np
 import xarray as xr
 from jaxtyping import Array, Float
 
+from .. import _tails
 from .. import _validate as V
 from .._errors import NNFTError
+from .._tensors import sorted_tuples
 from ..architectures import Architecture
 from ._basis import MonomialBasis
-from ._dataset import add_full, add_tuples, base_dataset
-from ._estimate import cumulants, moments, sorted_tuples
+from ._dataset import add_full, add_khat, add_tuples, base_dataset
+from ._estimate import cumulants, moments
 from ._stream import as_key, key_fingerprint, stream_moment_sums
 
 MAX_ORDER = 6
@@ -66,11 +68,18 @@ def ensemble_correlators(
     `return_sums` also returns the block sums (for further jackknifed statistics).
     Sampling runs in `dtype`; accumulation is always float64. The result depends on
     `key` alone, not on `chunk`. With `checkpoint`, finished blocks survive interruption.
+
+    Every estimate `V` comes with a scalar `V_khat`: the Pareto k-hat of its order's summands
+    |phi(x_i)|^r and |sum_i phi(x_i)|^r (the largest over them). k <= 0.5: value and error bar
+    reliable; 0.5 < k <= 0.7: the value is usable but its error bar is not; k > 0.7: the sample
+    misses much of the mean and the value itself is unreliable (`nnft_ppl._tails.khat_flag`).
+    Architectures that can predict heavy tails (`Architecture.predicted_khat`) warn before sampling.
     """
     x, n_nets, max_order, n_blocks = check_common(arch, x, n_nets, "n_nets", max_order, n_blocks, dtype)
     key = as_key(key)
     p = x.shape[0]
     basis = MonomialBasis.full(p, max_order) if tuples is None else MonomialBasis.from_tuples(p, tuples)
+    _tails.warn_heavy(arch.predicted_khat(x, range(1, basis.max_order + 1), n_nets), "network-level")
     chunk = V.integer("chunk", chunk) if chunk is not None else default_chunk(arch, p)
     jdtype = np.dtype(dtype)
     xj = np.asarray(x, jdtype)
@@ -108,8 +117,10 @@ def moments_dataset(ms, x, meta, tuples, max_order) -> xr.Dataset:
         if tuples is None:
             tl = sorted_tuples(p, r)
             add_full(ds, f"G{r}", moments(ms, tl), p, r, tl)
+            add_khat(ds, f"G{r}", ms.khat[r])
             if r >= 2:
                 add_full(ds, f"G{r}c", cumulants(ms, tl), p, r, tl)
+                add_khat(ds, f"G{r}c", ms.khat[r])
         else:
             tl = [tuple(t) for t in tuples if len(t) == r]
             if r == 2 and not tl:
@@ -117,6 +128,8 @@ def moments_dataset(ms, x, meta, tuples, max_order) -> xr.Dataset:
             if not tl:
                 continue
             add_tuples(ds, f"G{r}", moments(ms, tl), tl, r)
+            add_khat(ds, f"G{r}", ms.khat[r])
             if r >= 2:
                 add_tuples(ds, f"G{r}c", cumulants(ms, tl), tl, r)
+                add_khat(ds, f"G{r}c", ms.khat[r])
     return ds

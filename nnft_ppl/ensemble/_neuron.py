@@ -7,13 +7,15 @@ from __future__ import annotations
 import numpy as np
 import xarray as xr
 
+from .. import _tails
 from .. import _validate as V
 from .._combinatorics import GAUSS_XI
 from .._errors import NNFTError
+from .._tensors import sorted_tuples
 from ..architectures import IIDNeuronArchitecture
 from ._basis import MonomialBasis
-from ._dataset import add_full, base_dataset
-from ._estimate import Estimate, cumulants, sorted_tuples
+from ._dataset import add_full, add_khat, base_dataset
+from ._estimate import Estimate, cumulants
 from ._network import check_common
 from ._stream import as_key, key_fingerprint, stream_moment_sums
 
@@ -37,6 +39,9 @@ def neuron_correlators(
 
     The readout weight is integrated out exactly (Rao-Blackwellised): only hidden
     neurons are sampled. Errors are jackknife errors of the neuron ensemble, scaled.
+    Each estimate `V` has a scalar `V_khat`, the Pareto k-hat of the neuron summands |h(x_i)|^r
+    and |sum_i h(x_i)|^r (independent of width): k <= 0.5 reliable; 0.5 < k <= 0.7 error bar
+    unreliable; k > 0.7 value unreliable (`nnft_ppl._tails.khat_flag`).
     """
     if not isinstance(arch, IIDNeuronArchitecture):
         raise NNFTError(f"arch: the neuron-level estimator needs i.i.d. neurons; {type(arch).__name__} has none")
@@ -44,6 +49,7 @@ def neuron_correlators(
     widths = [arch.width] if widths is None else [V.integer("widths", w) for w in np.atleast_1d(widths)]
     key = as_key(key)
     p = x.shape[0]
+    _tails.warn_heavy(arch.predicted_khat(x, range(2, max_order + 1, 2), n_neurons), "neuron-level")
     jdtype = np.dtype(dtype)
     xj = np.asarray(x, jdtype)
     ms = stream_moment_sums(
@@ -76,8 +82,10 @@ def neuron_correlators(
         k = cumulants(ms, tl, GAUSS_XI)
         if r == 2:
             add_full(ds, "G2", k.map(lambda v: b**2 + s**2 * v), p, 2, tl)
+            add_khat(ds, "G2", ms.khat[2])
             continue
         scale = w ** (1.0 - r / 2.0) * s**r
         est = Estimate(scale[:, None] * k.value[None, :], scale[None, :, None] * k.replicas[:, None, :])
         add_full(ds, f"G{r}c", est, p, r, tl, lead=(("width", widths),))
+        add_khat(ds, f"G{r}c", ms.khat[r])  # the neuron summands h^r: the same at every width
     return (ds, ms) if return_sums else ds

@@ -6,7 +6,6 @@ ELPD (PSIS-LOO for the networks, exact LOO for the GP), Pareto-k reliability, an
 from __future__ import annotations
 
 import dataclasses
-import math
 import warnings
 
 import arviz_stats as azs
@@ -16,6 +15,7 @@ from jaxtyping import Array, Float
 from .. import _validate as V
 from .._errors import NNFTError
 from ..architectures import Architecture
+from ..stats import jackknife_se
 from ._bnn import predictive_moments, run_nuts
 from ._data import RegressionData, input_grid
 from ._fit import GPFit, fit_gp
@@ -50,8 +50,7 @@ def w2_to_gp(
     if b < 2:
         return est, float("nan")
     loo = np.array([dist(np.delete(np.arange(b), i)) for i in range(b)])
-    se = math.sqrt((b - 1) / b * np.sum((loo - loo.mean()) ** 2))
-    return est, se
+    return est, float(jackknife_se(loo))
 
 
 def batches(dt, var: str = "f_test", per_chain: int = 8) -> np.ndarray:

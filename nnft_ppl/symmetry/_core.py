@@ -1,7 +1,8 @@
 """Means with honest standard errors, and the result record every diagnostic returns.
 
 Standard errors follow the ensemble's kind: `"iid"` draws use sd / sqrt(n); `"mcmc"`
-draws use sd / sqrt(ESS) with the mean-ESS of `arviz_stats.ess` per entry. A test of
+draws use sd / sqrt(ESS) with the library's ESS (`nnft_ppl.stats.ess`) per entry; a
+quantity constant over every draw has SE 0 (exact). A test of
 K entries against zero computes per-entry z = estimate / se and two-sided p-values
 (Student t with ESS - 1 degrees of freedom); the family is corrected with Holm's
 step-down procedure, so the family p-value is min(1, K * p_min) (Holm's first step,
@@ -19,6 +20,7 @@ from jaxtyping import Float
 from scipy import stats as _st
 
 from .._errors import NNFTError
+from .._tensors import sorted_tuple_array
 from ..stats import ALPHA_4SE, mcmc_mean_se
 
 #: default family-wise level: one 4-standard-error comparison (the library's convention)
@@ -182,9 +184,7 @@ def z_result(
 
 def index_tuples(n_sites: int, order: int) -> np.ndarray:
     """Sorted index tuples (i1 <= ... <= i_order) over `n_sites` sites: the distinct entries of G_order."""
-    from itertools import combinations_with_replacement
-
-    return np.array(list(combinations_with_replacement(range(n_sites), order)), dtype=np.int64).reshape(-1, order)
+    return sorted_tuple_array(n_sites, order)
 
 
 def products(phi: Float[np.ndarray, "C D S"], tuples: np.ndarray) -> Float[np.ndarray, "C D T"]:

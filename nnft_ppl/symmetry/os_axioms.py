@@ -18,6 +18,7 @@ from scipy import stats as _st
 
 from .._errors import NNFTError
 from .._validate import integer
+from ..stats import jackknife_se
 from ._core import DEFAULT_ALPHA, SymmetryResult, mean_se, z_result
 from ._data import _points, as_fields, transformed_ensemble
 
@@ -123,7 +124,7 @@ def reflection_positivity_test(data, n_blocks: int = 20, alpha: float = DEFAULT_
     ev_loo = spectrum(loo)  # (B, P)
     b = n_blocks
     ev_jk = b * ev_full - (b - 1) * ev_loo.mean(0)
-    ev_se = np.sqrt((b - 1) / b * np.sum((ev_loo - ev_loo.mean(0)) ** 2, 0))
+    ev_se = jackknife_se(ev_loo)
     return _result(
         "reflection positivity (ensemble)",
         float(ev_jk[0]),

@@ -15,8 +15,8 @@ from jaxtyping import Array, Float
 
 from .._combinatorics import GAUSS_XI, cumulant_from_moments
 from .._errors import NNFTError
+from .._tensors import expand
 from ..architectures import Architecture, IIDNeuronArchitecture, LinearFeatures
-from ..ensemble._basis import expand
 
 
 def exact_connected(arch: Architecture, x: Float[Array, "P d"], order: int = 4, width: int | None = None) -> np.ndarray:
