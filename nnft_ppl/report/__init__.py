@@ -1,0 +1,9 @@
+"""The width-scaling experiment of arXiv:2008.08601 as a library: run it (`width_scaling`),
+judge it (`fit_slopes`: slopes, amplitude checks against the exact theory, k-hat flags and
+verdicts; `neuron_checks` for the neuron-level band) and plot it (`plot_scaling`, `plot_g2`)."""
+
+from ._plots import plot_g2, plot_scaling
+from ._scaling import EXPECTED_SLOPES, width_scaling
+from ._verdicts import fit_slopes, neuron_checks, verdict
+
+__all__ = ["EXPECTED_SLOPES", "fit_slopes", "neuron_checks", "plot_g2", "plot_scaling", "verdict", "width_scaling"]

@@ -14,6 +14,8 @@ at every width from one neuron ensemble.
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import xarray as xr
 
@@ -31,10 +33,10 @@ from ..ensemble import (
 )
 from ..ensemble._stream import as_key
 from ..stats import se_threshold
-from ..theory import exact_connected, fit_width_scaling
+from ..theory import exact_connected
+from ._verdicts import EXPECTED_SLOPES, KHAT_ORDER, fit_slopes
 
-#: observable -> expected leading power of N
-EXPECTED_SLOPES = {"d4": -1.0, "d6": -1.0, "d6m": -1.0, "d6c": -2.0}
+__all__ = ["EXPECTED_SLOPES", "fit_slopes", "gp_sums", "width_scaling"]
 
 
 def _fold(key, i: int):
@@ -61,8 +63,15 @@ def width_scaling(
     dtype: str = "float32",
     progress: bool = True,
 ) -> xr.Dataset:
-    """Run the experiment for one architecture; returns d4, d6, d6c (with jackknife SEs)
-    per width, the G2-vs-kernel check, and where available the exact and neuron-level values."""
+    """Run the experiment for one architecture.
+
+    Returns, per width, d4, d6, d6c, d6m with jackknife SEs (`*_se`) and the Pareto k-hat of
+    their summands (`*_khat`: order 4 for d4, order 6 for the others; k <= 0.5 value and error
+    bar reliable, 0.5 < k <= 0.7 error bar unreliable, k > 0.7 value unreliable), the
+    G2-vs-kernel check, and for i.i.d. neurons the exact values (`*_exact`) and, with
+    `n_neurons`, the neuron-level estimates (`d4_neuron`, `d6c_neuron`, with SEs and k-hat).
+    The architecture's parameters are attrs (`param_<name>`, and `params` as JSON).
+    """
     widths = [int(w) for w in widths]
     if len(widths) < 3:
         raise NNFTError("widths: need at least 3 widths for a scaling fit")
@@ -71,43 +80,29 @@ def width_scaling(
     x = arch0.check_points(x)
     k = np.asarray(arch0.nngp_kernel(x, x))
     gp = gp_sums(k)
-    t4, t6 = sorted_tuples(x.shape[0], 4), sorted_tuples(x.shape[0], 6)
-    rows = {v: [] for v in EXPECTED_SLOPES}
-    ses = {v: [] for v in rows}
-    g2, g2se, g2z = [], [], []
+    cols: dict[str, list] = {}
     for i, n in enumerate(widths):
         arch = make_architecture(name, width=n, **params)
         ds, ms = ensemble_correlators(
             arch, x, nets[n], _fold(key, i), max_order=6, dtype=dtype, progress=progress, return_sums=True
         )
-        est = {
-            "d4": tensor_sum(moments(ms, t4), t4).map(lambda s: s / gp["S4"] - 1.0),
-            "d6": tensor_sum(moments(ms, t6), t6).map(lambda s: s / gp["S6"] - 1.0),
-            "d6c": tensor_sum(cumulants(ms, t6), t6).map(lambda s: s / gp["S6"]),
-        }
-        est["d6m"] = Estimate(est["d6"].value - est["d6c"].value, est["d6"].replicas - est["d6c"].replicas)
-        for v, e in est.items():
-            rows[v].append(float(e.value))
-            ses[v].append(float(e.se))
-        g2.append(ds.G2.values)
-        g2se.append(ds.G2_se.values)
-        iu = np.triu_indices(x.shape[0])
-        g2z.append(float(np.max(np.abs((ds.G2.values - k) / ds.G2_se.values)[iu])))
+        for c, val in _width_row(ds, ms, x, k, gp).items():
+            cols.setdefault(c, []).append(val)
     out = xr.Dataset(coords={"width": widths, "p1": np.arange(len(x)), "p2": np.arange(len(x))})
     out["x"] = (("p1", "dim"), x)
     out["kernel"] = (("p1", "p2"), k)
-    out["G2"] = (("width", "p1", "p2"), np.asarray(g2))
-    out["G2_se"] = (("width", "p1", "p2"), np.asarray(g2se))
-    out["G2_max_abs_z"] = (("width",), np.asarray(g2z))
     out["n_nets"] = (("width",), np.asarray([nets[n] for n in widths]))
-    for v in rows:
-        out[v] = (("width",), np.asarray(rows[v]))
-        out[v + "_se"] = (("width",), np.asarray(ses[v]))
+    for c, vals in cols.items():
+        out[c] = (("width",) + (("p1", "p2") if c in ("G2", "G2_se") else ()), np.asarray(vals))
     n_pairs = len(x) * (len(x) + 1) // 2
+    arch_params = arch0.params()
+    arch_params.pop("width", None)
     out.attrs.update(
         architecture=name,
-        params=str(params),
-        g2_threshold=se_threshold(n_pairs * len(widths), dof=63),
+        params=json.dumps(arch_params, default=str),
+        **{f"param_{p}": _attr(v) for p, v in arch_params.items()},
+        se_dof=int(out.n_blocks.min()) - 1,
+        g2_threshold=se_threshold(n_pairs * len(widths), dof=int(out.n_blocks.min()) - 1),
         exact_two_point=int(arch0.exact_two_point),
     )
     if isinstance(arch0, IIDNeuronArchitecture):
@@ -115,6 +110,33 @@ def width_scaling(
         if n_neurons:
             _add_neuron_level(out, arch0, x, gp, n_neurons, _fold(key, 10_000), dtype, progress)
     return out
+
+
+def _attr(v):
+    """A parameter value as a netCDF attribute (numbers and strings as they are, else text)."""
+    if isinstance(v, bool):
+        return int(v)
+    return v if isinstance(v, (int, float, str)) else str(v)
+
+
+def _width_row(ds, ms, x, k, gp) -> dict:
+    """One width's deviations, SEs, k-hats and G2-vs-kernel check."""
+    t4, t6 = sorted_tuples(x.shape[0], 4), sorted_tuples(x.shape[0], 6)
+    est = {
+        "d4": tensor_sum(moments(ms, t4), t4).map(lambda s: s / gp["S4"] - 1.0),
+        "d6": tensor_sum(moments(ms, t6), t6).map(lambda s: s / gp["S6"] - 1.0),
+        "d6c": tensor_sum(cumulants(ms, t6), t6).map(lambda s: s / gp["S6"]),
+    }
+    est["d6m"] = Estimate(est["d6"].value - est["d6c"].value, est["d6"].replicas - est["d6c"].replicas)
+    row = {}
+    for v, e in est.items():
+        row[v] = float(e.value)
+        row[v + "_se"] = float(e.se)
+        row[v + "_khat"] = float(ms.khat[KHAT_ORDER[v]])
+    iu = np.triu_indices(x.shape[0])
+    row.update(G2=ds.G2.values, G2_se=ds.G2_se.values, G2_khat=float(ms.khat[2]), n_blocks=len(ms.block_counts))
+    row["G2_max_abs_z"] = float(np.max(np.abs((ds.G2.values - k) / ds.G2_se.values)[iu]))
+    return row
 
 
 def _add_exact(out: xr.Dataset, arch, x, gp) -> None:
@@ -141,37 +163,6 @@ def _add_neuron_level(out, arch, x, gp, n_neurons, key, dtype, progress) -> None
     out["d4_neuron_se"] = (("width",), k4.se / w)
     out["d6c_neuron"] = (("width",), k6.value / w**2)
     out["d6c_neuron_se"] = (("width",), k6.se / w**2)
-    out.attrs["n_neurons"] = n_neurons
-
-
-def fit_slopes(ds: xr.Dataset) -> dict[str, dict]:
-    """Log-log fits of each deviation against width over the widths above the floor.
-
-    d6 = d6m + d6c mixes 1/N and 1/N^2; its leading 1/N is fitted only over widths where
-    the measured 1/N^2 part (d6c) is below one standard error of d6.
-    """
-    res = {}
-    for v, expected in EXPECTED_SLOPES.items():
-        sel = np.ones(ds.width.size, bool)
-        if v == "d6":
-            sel = np.abs(ds.d6c.values) < ds.d6_se.values
-        try:
-            f = fit_width_scaling(ds.width.values[sel], ds[v].values[sel], ds[v + "_se"].values[sel])
-        except NNFTError as e:
-            msg = str(e).removeprefix("values: ")
-            if v == "d6":
-                msg += f" among the {int(sel.sum())} widths where the 1/N^2 part (d6c) is below the d6 noise"
-            res[v] = {"expected": expected, "error": msg}
-            continue
-        res[v] = {
-            "expected": expected,
-            "slope": f.slope,
-            "slope_se": f.slope_se,
-            "ci95": (f.ci_low, f.ci_high),
-            "in_ci": bool(f.ci_low <= expected <= f.ci_high),
-            "z": (f.slope - expected) / f.slope_se,
-            "chi2_dof": f.chi2 / max(f.dof, 1),
-            "widths_used": [int(w) for w in ds.width.values[sel][f.used]],
-            "fit": f,
-        }
-    return res
+    out["d4_neuron_khat"] = ((), float(ms.khat[4]))
+    out["d6c_neuron_khat"] = ((), float(ms.khat[6]))
+    out.attrs.update(n_neurons=n_neurons, neuron_n_blocks=len(ms.block_counts))
