@@ -104,6 +104,12 @@ class Architecture(eqx.Module):
         tr = handlers.trace(handlers.seed(self.prior, key)).get_trace(None, dtype)
         return {k: v["value"] for k, v in tr.items() if v["type"] == "sample"}
 
+    def predicted_khat(self, x: Float[Array, "P d"], orders, n: int) -> dict[int, np.ndarray] | None:
+        """Before sampling: the expected Pareto k-hat of the order-r summands |phi(x_i)|^r at each
+        point for n draws, as {r: (P,) array}; `None` (the default) where no prediction exists.
+        Estimators warn where it exceeds 0.5 (error bars unreliable) and name the points."""
+        return None
+
     def sample_fields(self, keys: PRNGKeyArray, x: Float[Array, "P d"], dtype=jnp.float64) -> Float[Array, "M P"]:
         """phi at `x` for one network per key (keys of shape (M,)); jit-friendly.
 

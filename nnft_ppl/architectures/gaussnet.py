@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import jax.numpy as jnp
+import numpy as np
 
+from .._tails import lognormal_khat
 from ._activations import Activation
 from ._single_layer_base import AbstractSingleLayer
 
@@ -31,3 +33,17 @@ class GaussNet(AbstractSingleLayer):
     def neuron_moment(self, x):
         c = self.preactivation_cov(x)
         return jnp.exp(0.5 * jnp.sum(c) - jnp.trace(c))
+
+    def preactivation_var(self, x) -> np.ndarray:
+        """v(x) = sb^2 + sw^2 |x|^2 / d, the variance of the pre-activation at each point."""
+        x = np.asarray(x, np.float64)
+        return self.sb**2 + self.sw**2 * np.sum(x * x, axis=-1) / self.d
+
+    def predicted_khat(self, x, orders, n):
+        """The neuron summand h(x)^r = exp(r (z - v)), z ~ N(0, v), is lognormal with log-sd
+        r sqrt(v(x)), v(x) = sb^2 + sw^2 |x|^2 / d; its k-hat at n draws is
+        `nnft_ppl._tails.lognormal_khat` (calibrated by simulation). Network-level summands at
+        width N are lighter (about 0.75x this k at N = 10), so this is an upper estimate there.
+        Orders r with r sqrt(v) >~ 2 (k > 0.5 at n = 1e6) have unreliable error bars."""
+        sd = np.sqrt(self.preactivation_var(x))
+        return {int(r): lognormal_khat(int(r) * sd, n) for r in orders}

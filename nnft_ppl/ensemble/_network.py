@@ -9,6 +9,7 @@ from jaxtyping import Array, Float
 from .. import _tails
 from .. import _validate as V
 from .._errors import NNFTError
+from .._keys import as_dtype
 from .._tensors import sorted_tuples
 from ..architectures import Architecture
 from ._basis import MonomialBasis
@@ -34,8 +35,7 @@ def check_common(arch, x, n, name_n, max_order, n_blocks, dtype):
             f"need at least {max(32, 16 * (max_order + 1))}"
         )
     n_blocks = min(n_blocks, n // 4)
-    if dtype not in ("float32", "float64"):
-        raise NNFTError(f"dtype: must be 'float32' or 'float64', got {dtype!r}")
+    as_dtype(dtype)
     return x, n, max_order, n_blocks
 
 
@@ -75,6 +75,7 @@ def ensemble_correlators(
     misses much of the mean and the value itself is unreliable (`nnft_ppl._tails.khat_flag`).
     Architectures that can predict heavy tails (`Architecture.predicted_khat`) warn before sampling.
     """
+    dtype = str(as_dtype(dtype))  # a string, NumPy or jnp dtype
     x, n_nets, max_order, n_blocks = check_common(arch, x, n_nets, "n_nets", max_order, n_blocks, dtype)
     key = as_key(key)
     p = x.shape[0]

@@ -11,6 +11,7 @@ from .. import _tails
 from .. import _validate as V
 from .._combinatorics import GAUSS_XI
 from .._errors import NNFTError
+from .._keys import as_dtype
 from .._tensors import sorted_tuples
 from ..architectures import IIDNeuronArchitecture
 from ._basis import MonomialBasis
@@ -45,6 +46,7 @@ def neuron_correlators(
     """
     if not isinstance(arch, IIDNeuronArchitecture):
         raise NNFTError(f"arch: the neuron-level estimator needs i.i.d. neurons; {type(arch).__name__} has none")
+    dtype = str(as_dtype(dtype))  # a string, NumPy or jnp dtype
     x, n_neurons, max_order, n_blocks = check_common(arch, x, n_neurons, "n_neurons", max_order, n_blocks, dtype)
     widths = [arch.width] if widths is None else [V.integer("widths", w) for w in np.atleast_1d(widths)]
     key = as_key(key)
