@@ -2,7 +2,8 @@
 networks (NumPyro NUTS), side by side.
 
 - `NNGPKernel`: any zoo architecture's `nngp_kernel` as a GPJax kernel with trainable prior scales.
-- `fit_gp` / `GPFit`: marginal-likelihood fitting, predictions, exact leave-one-out.
+- `fit_gp` / `GPFit`: marginal-likelihood fitting on standardised targets, predictions, exact
+  leave-one-out; `SparseGPFit`: the sparse variational GP for n beyond memory.
 - `run_nuts`: the width-N network posterior as an ArviZ DataTree with diagnostics (readout
   integrated out by default: `collapsed_regression`, `readout_draws`).
 - `compare_widths` / `plot_comparison`: predictive bands, ELPD and a W2 distance by width.
@@ -14,8 +15,10 @@ from ._bnn import BNNWarning, bnn_regression, diagnostics, predictive_moments, r
 from ._collapsed import collapsed_regression, collapsible, readout_draws
 from ._compare import Comparison, compare_widths, plot_comparison, psis_loo, w2_gaussian, w2_of_tree, w2_to_gp
 from ._data import RegressionData, check_xy, diabetes_bmi, input_grid, load_dataset, standardise, synthetic
-from ._fit import GPFit, GPWarning, build_model, exact_loo, fit_gp, safe_jitter
+from ._fit import GPFit, GPWarning, build_model, exact_loo, safe_jitter
 from ._kernels import NNGPKernel, arch_from_kernel, relu_as_arccosine, scale_fields
+from ._optimise import available_memory, exact_gp_bytes, fit_gp, max_exact_n
+from ._sparse import SparseGPFit
 
 __all__ = [
     "BNNWarning",
@@ -24,7 +27,9 @@ __all__ = [
     "GPWarning",
     "NNGPKernel",
     "RegressionData",
+    "SparseGPFit",
     "arch_from_kernel",
+    "available_memory",
     "bnn_regression",
     "build_model",
     "collapsed_regression",
@@ -33,10 +38,12 @@ __all__ = [
     "compare_widths",
     "diabetes_bmi",
     "diagnostics",
+    "exact_gp_bytes",
     "exact_loo",
     "fit_gp",
     "input_grid",
     "load_dataset",
+    "max_exact_n",
     "plot_comparison",
     "predictive_moments",
     "psis_loo",

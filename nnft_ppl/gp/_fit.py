@@ -16,7 +16,6 @@ import jax.numpy as jnp
 import jax.scipy as jsp
 import lineax as lx
 import numpy as np
-import optax
 import paramax
 from gpjax.linalg.utils import add_jitter
 from jaxtyping import Array, Float
@@ -24,7 +23,6 @@ from jaxtyping import Array, Float
 from .. import _validate as V
 from .._errors import NNFTError
 from ..architectures import Architecture
-from ._data import check_xy
 from ._kernels import NNGPKernel, arch_from_kernel
 
 #: relative jitters tried, in order, when the kernel matrix is not numerically positive definite
@@ -198,7 +196,10 @@ def neg_mll(model: gpx.ConjugateModel, data: gpx.Dataset):
 class GPFit:
     """A fitted NNGP regression: the GPJax model, its training data and the fit record.
 
-    The GPJax posterior (Cholesky factor, representer weights, log marginal likelihood)
+    The model is a GP for the standardised targets z = (y - y_mean) / y_scale (the kernel's
+    scales and `model`'s noise are in those units); `noise`, `predict`, `loo` and
+    `log_marginal_likelihood` are in the original units of y (y_mean = 0, y_scale = 1 when
+    `fit_gp(standardize=False)`). The GPJax posterior (Cholesky factor, representer weights, log marginal likelihood)
     is computed once, when fitting, and reused by `predict`, `loo` and
     `log_marginal_likelihood`."""
 
@@ -208,6 +209,13 @@ class GPFit:
     history: np.ndarray
     notes: list[str] = dataclasses.field(default_factory=list)
     _post: object = dataclasses.field(default=None, repr=False, compare=False)
+    y_mean: float = 0.0
+    y_scale: float = 1.0
+
+    @property
+    def z(self) -> np.ndarray:
+        """The standardised targets the GP models: (y - y_mean) / y_scale."""
+        return (self.y - self.y_mean) / self.y_scale
 
     @property
     def kernel(self) -> NNGPKernel:
@@ -220,7 +228,8 @@ class GPFit:
 
     @property
     def noise(self) -> float:
-        return noise_std(self.model)
+        """The noise standard deviation in the units of y."""
+        return self.y_scale * noise_std(self.model)
 
     @property
     def jitter(self) -> float:
@@ -228,33 +237,36 @@ class GPFit:
 
     @property
     def dataset(self) -> gpx.Dataset:
-        return gpx.Dataset(X=jnp.asarray(self.x), y=jnp.asarray(self.y)[:, None])
+        """The standardised training data the GPJax model is conditioned on."""
+        return gpx.Dataset(X=jnp.asarray(self.x), y=jnp.asarray(self.z)[:, None])
 
     def posterior(self):
-        """GPJax's exact posterior (cached Cholesky factor), computed once per fit."""
+        """GPJax's exact posterior for z (cached Cholesky factor), computed once per fit."""
         if self._post is None:
-            self._post, _ = _condition(self.model, jnp.asarray(self.x), jnp.asarray(self.y))
+            self._post, _ = _condition(self.model, jnp.asarray(self.x), jnp.asarray(self.z))
         return self._post
 
     @property
     def log_marginal_likelihood(self) -> float:
-        return float(self.posterior().log_marginal_likelihood)
+        """log p(y) in the units of y: log p(z) - n log(y_scale)."""
+        return float(self.posterior().log_marginal_likelihood) - self.y.shape[0] * math.log(self.y_scale)
 
     def predict(self, xt: Float[Array, "m d"], variance: bool = True) -> dict[str, np.ndarray]:
         """Posterior mean and marginal variances of the latent f and of a new y at `xt`
         (`variance=False`: the mean only, skipping the triangular solve)."""
         xt = jnp.asarray(V.points("xt", xt, self.x.shape[1]))
+        m, s = self.y_mean, self.y_scale
         if not variance:
-            return {"mean": np.asarray(_predict_mean(self.posterior(), xt))}
+            return {"mean": m + s * np.asarray(_predict_mean(self.posterior(), xt))}
         mean, var = _predict(self.posterior(), xt)
-        var_f = np.maximum(np.asarray(var) - self.jitter, 0.0)
-        return {"mean": np.asarray(mean), "var_f": var_f, "var_y": var_f + self.noise**2}
+        var_f = s**2 * np.maximum(np.asarray(var) - self.jitter, 0.0)
+        return {"mean": m + s * np.asarray(mean), "var_f": var_f, "var_y": var_f + self.noise**2}
 
     def loo(self) -> Float[Array, " n"]:
         """Exact leave-one-out log predictive densities log p(y_i | y_-i) from Sigma^-1
         (Rasmussen & Williams eq. 5.12), from the cached factor."""
         post = self.posterior()
-        return np.asarray(_loo_from_factor(post.cholesky_factor, jnp.asarray(self.y)))
+        return np.asarray(_loo_from_factor(post.cholesky_factor, jnp.asarray(self.z))) - math.log(self.y_scale)
 
     def elpd_loo(self) -> dict:
         """Exact LOO ELPD: the sum of `loo()` with its standard error sqrt(n var)."""
@@ -266,6 +278,8 @@ class GPFit:
             **{k: round(v, 6) for k, v in self.kernel.values().items()},
             "noise": round(self.noise, 6),
             "log_marginal_likelihood": round(self.log_marginal_likelihood, 6),
+            "y_mean": self.y_mean,
+            "y_scale": self.y_scale,
         }
 
 
@@ -291,77 +305,10 @@ def exact_loo(model: gpx.ConjugateModel, x, y) -> Float[Array, " n"]:
     return _loo_from_factor(jnp.linalg.cholesky(s), y)
 
 
-@eqx.filter_jit
-def _fit_lbfgs(model, data, num_iters: int):
-    with warnings.catch_warnings():  # GPJax 1.0 calls optax's deprecated tree_l2_norm; not ours to fix
-        warnings.filterwarnings("ignore", message=".*tree_l2_norm is deprecated", category=DeprecationWarning)
-        return gpx.fit_lbfgs(model=model, objective=neg_mll, train_data=data, max_iters=num_iters, safe=False)
+def __getattr__(name: str):
+    """`fit_gp` lives in `_optimise` (which imports this module); kept importable from here."""
+    if name == "fit_gp":
+        from ._optimise import fit_gp
 
-
-def fit_gp(
-    arch: Architecture,
-    x,
-    y,
-    *,
-    noise: float = 0.1,
-    fit_noise: bool = True,
-    trainable: tuple[str, ...] | None = None,
-    optimizer: str = "scipy",
-    num_iters: int = 200,
-    learning_rate: float = 0.05,
-    jitter: float = 1e-10,
-) -> GPFit:
-    """Fit the prior scales (and the noise) of the NNGP regression by maximising the
-    marginal likelihood: `optimizer="scipy"` uses `gpx.fit_scipy` (scipy's BFGS),
-    `"lbfgs"` uses `gpx.fit_lbfgs` (optax L-BFGS with a zoom line search, the whole loop
-    compiled once; fastest at large n, `history` holds only the final value), `"adam"` uses
-    `gpx.fit` with `optax.adam(learning_rate)`, all on the objective `neg_mll`;
-    `num_iters=0` fits nothing.
-
-    The returned fit holds GPJax's posterior for the final scales: one Cholesky
-    factorisation (the jitter ladder only runs when it fails)."""
-    xa, ya = check_xy(x, y)
-    if not isinstance(arch, Architecture):
-        raise NNFTError(f"arch: expected an Architecture, got {type(arch).__name__}")
-    if xa.shape[1] != arch.d:
-        raise NNFTError(f"x has input dimension {xa.shape[1]} but the architecture has d = {arch.d}")
-    V.integer("num_iters", num_iters, minimum=0)
-    if optimizer not in ("scipy", "lbfgs", "adam"):
-        raise NNFTError(f"optimizer: must be 'scipy', 'lbfgs' or 'adam', got {optimizer!r}")
-    notes: list[str] = []
-    model = build_model(arch, noise, fit_noise=fit_noise, trainable=trainable, jitter=jitter)
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always", GPWarning)
-        model, post = _stable_condition(model, xa, ya, "kernel (initial scales)")
-        history = np.zeros(0)
-        if num_iters > 0:
-            data = gpx.Dataset(X=jnp.asarray(xa), y=jnp.asarray(ya)[:, None])
-            if optimizer == "scipy":
-                fitted, hist = gpx.fit_scipy(
-                    model=model, objective=neg_mll, train_data=data, max_iters=num_iters, verbose=False
-                )
-            elif optimizer == "lbfgs":
-                fitted, final = _fit_lbfgs(model, data, num_iters)
-                hist = jnp.atleast_1d(final)
-            else:
-                fitted, hist = gpx.fit(
-                    model=model,
-                    objective=neg_mll,
-                    train_data=data,
-                    optim=optax.adam(V.positive("learning_rate", learning_rate)),
-                    num_iters=num_iters,
-                    verbose=False,
-                )
-            history = np.asarray(hist)
-            # the fitted scales' posterior with the same jitter: finite iff their marginal likelihood is
-            fitted_post, ok = _condition(fitted, data.X, data.y[:, 0])
-            if np.all(np.isfinite(history)) and bool(ok):
-                model, post = fitted, fitted_post
-            else:
-                notes.append("marginal-likelihood fit produced non-finite values; kept the initial scales")
-                warnings.warn(notes[-1], GPWarning, stacklevel=2)
-    for w in caught:
-        if issubclass(w.category, GPWarning):
-            notes.append(str(w.message))
-        warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
-    return GPFit(model, xa, ya, history, list(dict.fromkeys(notes)), post)
+        return fit_gp
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
