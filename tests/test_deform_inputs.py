@@ -149,3 +149,35 @@ def test_float32_sampling_runs_and_hmc_sequential():
     assert run.samples["phi"].dtype == np.float32 and run.samples["phi"].shape == (2, 20, 1)
     assert run.meta["kernel"] == "hmc" and run.meta["chain_method"] == "sequential"
     assert np.all(np.isfinite(run.samples["phi"])) and run.meta["dtype"] == "float32"
+
+
+def _fake_run(arch, lam, x, draws=True):
+    """Prior draws of the field (or zeros) dressed as a run of Phi4(lam): the scan's arithmetic, without NUTS."""
+    import jax
+
+    keys = jax.random.split(jax.random.PRNGKey(0), 400)
+    phi = np.asarray(jax.jit(arch.sample_fields)(keys, jnp.asarray(x))) if draws else np.zeros((400, len(x)))
+    pot = D.Phi4(lam)
+    meta = {"potential": pot.describe(), "potential_polynomial": pot.polynomial()}
+    samples = {"phi": phi.reshape(2, 200, -1), "S_int_value": np.ones((2, 200))}
+    return D.DeformedRun(samples, {"diverging": np.zeros((2, 200), bool)}, np.asarray(x), 1.0, meta)
+
+
+def test_phi4_scan_uses_the_exact_first_order_and_refuses_where_g2_is_not_the_kernel():
+    x = np.array([[-0.5], [0.0], [0.5]])
+    quad = D.make_quadrature((-1.0, 1.0), 6)
+    arch = nf.CosNet(width=4)
+    model = D.deform(arch, D.Phi4(0.5), quad)
+    row = D.phi4_scan([_fake_run(arch, 0.5, x)], [0.5], model)[0]
+    free = np.trace(np.asarray(arch.nngp_kernel(x, x))) / 3
+    exact = free + 0.5 * np.mean(D.first_order_phi2_exact(arch, 1.0, quad, x))
+    diagram = free + np.trace(D.first_order_dg2(arch, 0.5, quad, x)) / 3
+    assert row["first_order"] == pytest.approx(exact, rel=1e-12) and row["first_order_kind"] == "exact at finite width"
+    assert abs(exact - diagram) > 0.05 * abs(diagram - free)  # at width 4 the two differ: the choice matters
+    with pytest.raises(NNFTError, match="not Phi4"):
+        D.phi4_scan([_fake_run(arch, 1.0, x)], [0.5], model)
+    deep = nf.DeepMLP(depth=2, width=4)
+    with pytest.raises(NNFTError, match="not its NNGP kernel"):
+        D.phi4_scan([_fake_run(deep, 0.5, x, draws=False)], [0.5], D.deform(deep, D.Phi4(0.5), quad))
+    one = nf.DeepMLP(depth=1, width=4)
+    assert D.free_phi2(one, x) == pytest.approx(np.trace(np.asarray(one.nngp_kernel(x, x))) / 3, rel=1e-12)

@@ -9,6 +9,7 @@ import xarray as xr
 import nnft_ppl as nf
 from nnft_ppl import NNFTError
 from nnft_ppl import symmetry as S
+from nnft_ppl.deform import Phi3, Phi4
 
 K = jax.random.PRNGKey
 X1 = np.array([[0.2], [0.7], [1.3]])
@@ -39,8 +40,8 @@ def test_rotation_haar_and_pass_fail():
 
 def test_z2_phi3_flagged_phi4_kept():
     arch = nf.CosNet(width=30, d=1)
-    phi3 = S.deformed_ensemble(arch, X1, 1500, K(6), g3=0.3, g4=0.1)
-    phi4 = S.deformed_ensemble(arch, X1, 1500, K(7), g3=0.0, g4=0.3)
+    phi3 = S.deformed_ensemble(arch, X1, 1500, K(6), Phi3(1.8) + Phi4(2.4))  # V = kappa phi^3/3! + lam phi^4/4!
+    phi4 = S.deformed_ensemble(arch, X1, 1500, K(7), Phi4(7.2))
     assert not S.z2_test(phi3).passed
     assert S.z2_test(phi4).passed
     assert S.z2_test(S.prior_ensemble(arch, X1, 1500, K(8))).passed

@@ -5,7 +5,7 @@ sampled with NumPyro NUTS/HMC and checked against first-order Feynman diagrams.
 Nothing here imports ArviZ at import time (the DataTree/diagnostics functions import it on use).
 """
 
-from ._analysis import chain_vacua, lam2_fit, landscape, phi4_scan, reweighting_scan
+from ._analysis import chain_vacua, first_order_phi2, free_phi2, lam2_fit, landscape, phi4_scan, reweighting_scan
 from ._correlators import Estimate, connected2, connected4, mean_with_se, moments, unique_entries
 from ._diagnostics import Diagnostics, attach, diagnose, report, save, to_datatree
 from ._lamfit import DeviationFit, fit_deviation
@@ -31,7 +31,9 @@ __all__ = [
     "DeviationFit",
     "Phi2Response",
     "fit_deviation",
+    "first_order_phi2",
     "first_order_phi2_exact",
+    "free_phi2",
     "lam2_fit",
     "phi2_response",
     "phi2_responses",

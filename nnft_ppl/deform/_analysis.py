@@ -9,11 +9,11 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 from jaxtyping import PRNGKeyArray
-from numpyro.diagnostics import effective_sample_size
 from numpyro.infer.util import log_density
 
 from .._errors import NNFTError
 from ..architectures import IIDNeuronArchitecture
+from ..stats import ess as _ess
 from ._correlators import connected4, mean_with_se
 from ._lamfit import DeviationFit, fit_deviation
 from ._model import Deformed
@@ -24,24 +24,63 @@ from ._schwinger_dyson import Phi2Response, phi2_responses
 
 
 def nuts_ess_per_second(run: DeformedRun) -> tuple[float, float]:
-    """(min over points of the ESS of phi, that divided by the run's wall time)."""
-    ess = float(np.min(np.asarray(effective_sample_size(run.samples["phi"]))))
+    """(min over points of the ESS of phi (`nnft_ppl.stats.ess`), that divided by the run's wall time)."""
+    ess = float(np.min(_ess(run.samples["phi"])))
     return ess, ess / run.elapsed_s
 
 
+def free_phi2(arch, x) -> float:
+    """The exact point-averaged <phi^2> of the undeformed ensemble at finite width: tr K / P, valid only where
+    the finite-width G2 is the NNGP kernel (`arch.exact_two_point`); NNFTError otherwise (e.g. DeepMLP at
+    depth >= 2, whose G2 has an O(1/N) correction)."""
+    if not arch.exact_two_point:
+        raise NNFTError(
+            f"arch: the finite-width G2 of {arch.name} ({arch.params()}) is not its NNGP kernel (O(1/N) corrections), "
+            "so tr K / P is not its free <phi^2> and no first-order comparison is exact; use an architecture whose "
+            "G2 equals the kernel (e.g. a single hidden layer)"
+        )
+    return float(np.trace(np.asarray(arch.nngp_kernel(x, x))) / x.shape[0])
+
+
+def first_order_phi2(arch, quad, x) -> tuple[float, str]:
+    """The first-order shift of the point-averaged <phi^2> per unit lam for V = lam phi^4/4!, and which it is:
+    exact at finite width (`first_order_phi2_exact`) for i.i.d.-neuron architectures, otherwise the diagram
+    with the infinite-width propagator (exact where G2 is the kernel and the O(1/N) vertex terms vanish)."""
+    free_phi2(arch, x)  # refuses where G2 is not the kernel
+    if isinstance(arch, IIDNeuronArchitecture):
+        return float(np.mean(first_order_phi2_exact(arch, 1.0, quad, x))), "exact at finite width"
+    return float(np.trace(first_order(arch, Phi4(1.0), quad, x, 2)) / x.shape[0]), "diagram (infinite width)"
+
+
+def _check_phi4(run: DeformedRun, lam: float) -> None:
+    poly = run.meta.get("potential_polynomial")
+    if poly is not None and poly != Phi4(lam).polynomial():
+        raise NNFTError(
+            f"runs: sampled with {run.meta.get('potential')}, not {Phi4(lam).describe()}; the scan compares with "
+            "the first order of V = lam phi^4/4! only"
+        )
+
+
 def phi4_scan(runs: list[DeformedRun], lams, model: Deformed) -> list[dict]:
-    """Per run: the point-averaged <phi^2> with SE, the free value, the first-order prediction, the
-    deviation (in SE), the G4c comparison (base-subtracted, max |z| over distinct entries) and ESS/s."""
+    """Per run of V = lam phi^4/4! (phi^4-specific: runs of another potential are refused): the point-averaged
+    <phi^2> with SE, the exact free value, the first-order prediction (exact at finite width where it exists,
+    see `first_order_phi2`; `first_order_kind` says which), the deviation (in SE), the G4c comparison
+    (base-subtracted, against the infinite-width diagram, max |z| over distinct entries) and ESS/s.
+    NNFTError where the finite-width G2 is not the kernel (`free_phi2`)."""
     arch, quad = model.arch, model.quad
+    lams = [float(v) for v in lams]
+    if len(lams) != len(runs):
+        raise NNFTError(f"lams: {len(lams)} values for {len(runs)} runs")
     out = []
-    for run, lam in zip(runs, lams, strict=True):
+    for i, (run, lam) in enumerate(zip(runs, lams, strict=True)):
+        _check_phi4(run, lam)
         x = run.x
+        if i == 0 or not np.array_equal(x, runs[i - 1].x):
+            free = free_phi2(arch, x)
+            a1, kind = first_order_phi2(arch, quad, x)
         phi = run.samples["phi"]
-        k = np.asarray(arch.nngp_kernel(x, x))
-        dg2 = first_order(arch, Phi4(lam), quad, x, 2)
         box = mean_with_se((phi**2).mean(-1))
-        free = float(np.trace(k) / x.shape[0])
-        pred = free + float(np.trace(dg2) / x.shape[0])
+        pred = free + a1 * lam
         g4 = connected4(phi)
         g4_pred = first_order(arch, Phi4(lam), quad, x, 4)
         g4_meas = g4.value - base_connected4(arch, x)
@@ -49,11 +88,12 @@ def phi4_scan(runs: list[DeformedRun], lams, model: Deformed) -> list[dict]:
         div = int(run.sample_stats["diverging"].sum())
         out.append(
             dict(
-                lam=float(lam),
+                lam=lam,
                 phi2=float(box.value),
                 phi2_se=float(box.se),
                 free=free,
                 first_order=pred,
+                first_order_kind=kind,
                 deviation=float(box.value - pred),
                 deviation_z=float((box.value - pred) / box.se),
                 shift_z=float((box.value - free) / box.se),
@@ -86,7 +126,7 @@ def lam2_fit(
     if not isinstance(arch, IIDNeuronArchitecture):
         raise NNFTError(f"arch: lam2_fit needs i.i.d. neurons (exact first order), got {type(arch).__name__}")
     resp = phi2_responses(model, runs, lams)
-    free = float(np.trace(np.asarray(arch.nngp_kernel(x, x))) / x.shape[0])
+    free = free_phi2(arch, x)
     a1 = float(np.mean(first_order_phi2_exact(arch, 1.0, quad, x)))
     kw = {}
     if derivatives:
@@ -102,7 +142,8 @@ def lam2_fit(
 
 
 def first_order_breakdown(rows: list[dict], n_sigma: float = 3.0) -> float | None:
-    """The smallest lam at which the sample deviates from first order by more than n_sigma SE."""
+    """The smallest lam at which the sample deviates from first order by more than n_sigma SE (the first
+    order of `phi4_scan`: exact at finite width where it exists, see each row's `first_order_kind`)."""
     bad = [r["lam"] for r in rows if abs(r["deviation_z"]) > n_sigma]
     return min(bad) if bad else None
 

@@ -1,10 +1,12 @@
 """Ensembles as ArviZ DataTrees: reading field samples out of any results tree, and
 building trees of i.i.d. prior draws (optionally at transformed copies of the points).
 
-Layout read and written: a group (default `posterior`) with `phi` of dims
-(chain, draw, point[, out]); the points `x` of dims (point, dim) as a coordinate, a
-variable (of that group or of `constant_data`/`observed_data`) or an attribute; the
-attribute `kind` ("iid" or "mcmc", default "mcmc" for a `posterior` without it).
+Layout read and written: a group with `phi` of dims (chain, draw, point[, out]): i.i.d. draws
+are written to `prior`, MCMC draws live in `posterior` (read by default when present; files of
+earlier releases kept i.i.d. draws in `posterior` with kind "iid" and still read); the points `x`
+of dims (point, dim) as a coordinate, a variable (of that group or of `constant_data`/
+`observed_data`) or an attribute; the attribute `kind` ("iid" or "mcmc"; without it, "iid"
+for `prior` and "mcmc" otherwise).
 Transformed copies live in `phi_g` (chain, draw, transform, point[, out]) with
 points `x_g` (transform, point, dim).
 """
@@ -23,8 +25,12 @@ from jaxtyping import Array, Float, PRNGKeyArray
 from .._errors import NNFTError
 from .._validate import integer
 from .._validate import points as _points
+from ..architectures import Architecture
 from ._core import MIN_SAMPLES, check_kind
-from ._models import VectorGaussNet
+from ._models import FieldSampler, VectorGaussNet
+
+#: the group i.i.d. draws are written to (ArviZ's convention for draws not conditioned on data)
+IID_GROUP = "prior"
 
 Sampler = Callable[[PRNGKeyArray, Float[Array, "P d"]], Float[Array, "M P"]]
 
@@ -62,16 +68,23 @@ def _find_x(tree, ds: xr.Dataset, name: str):
     return None
 
 
-def as_fields(data, group: str = "posterior", var: str = "phi", x=None, kind: str | None = None) -> Fields:
+def default_group(tree: xr.DataTree) -> str:
+    """The group holding the fields: `posterior` if present (MCMC, or an older i.i.d. file), else `prior`."""
+    return "posterior" if "posterior" in tree.children or IID_GROUP not in tree.children else IID_GROUP
+
+
+def as_fields(data, group: str | None = None, var: str = "phi", x=None, kind: str | None = None) -> Fields:
     """Read field samples from a DataTree, a Dataset, or an array.
 
-    An array is (draw, point), (draw, point, out) or (chain, draw, point, out) and needs `x`
-    (default: i.i.d.). Shapes are checked against the points; bad input raises `NNFTError`.
+    `group`: the DataTree group (default `default_group`). An array is (draw, point), (draw, point, out)
+    or (chain, draw, point, out) and needs `x` (default: i.i.d.). Shapes are checked against the points;
+    bad input raises `NNFTError`.
     """
     if isinstance(data, Fields):
         return data
     tree = data
     if isinstance(data, xr.DataTree):
+        group = default_group(data) if group is None else group
         if group not in data.children:
             raise NNFTError(f"data: DataTree has no group {group!r}; groups: {sorted(data.children)}")
         ds = data[group].to_dataset()
@@ -105,7 +118,7 @@ def as_fields(data, group: str = "posterior", var: str = "phi", x=None, kind: st
     if x is None:
         raise NNFTError("x: no points found (coordinate, variable or attribute 'x'); pass x=")
     kind = kind or ds.attrs.get("kind") or (tree.attrs.get("kind") if isinstance(tree, xr.DataTree) else None)
-    f = _checked(arr, x, kind or "mcmc")
+    f = _checked(arr, x, kind or ("iid" if group == IID_GROUP else "mcmc"))
     if var + "_g" in ds.data_vars:
         g = ds[var + "_g"]
         grest = [dm for dm in g.dims if dm not in ("chain", "draw")]
@@ -138,7 +151,8 @@ def fields_datatree(
     x_g: np.ndarray | None = None,
     attrs: dict | None = None,
 ) -> xr.DataTree:
-    """A DataTree with `posterior.phi` (chain, draw, point[, out]) and the points as coordinates."""
+    """A DataTree with `phi` (chain, draw, point[, out]) and the points as coordinates, in the group
+    `prior` for kind "iid" and `posterior` for kind "mcmc"."""
     phi = np.asarray(phi, np.float64)
     x = np.asarray(x, np.float64)
     dims = ["chain", "draw", "point"] + (["out"] if phi.ndim == 4 else [])
@@ -149,27 +163,41 @@ def fields_datatree(
         data_vars["phi_g"] = (gd, np.asarray(phi_g, np.float64))
         coords["x_g"] = (("transform", "point", "dim"), np.asarray(x_g, np.float64))
     ds = xr.Dataset(data_vars, coords=coords, attrs={"kind": check_kind(kind), **(attrs or {})})
-    return xr.DataTree.from_dict({"posterior": ds}, name="ensemble")
+    group = IID_GROUP if kind == "iid" else "posterior"
+    return xr.DataTree.from_dict({group: ds}, name="ensemble")
 
 
 _JITTED: dict = {}
 
 
 def _sampler(model) -> Sampler:
-    """A (keys, points) -> fields callable; models with `sample_fields` are jitted once and cached."""
+    """A (keys, points) -> fields callable for an `Architecture`, a `FieldSampler` (both jitted once
+    and cached) or a plain callable."""
     if isinstance(model, VectorGaussNet):
         # sw, sb, mu are traced pytree leaves: one compilation serves a scan over mu
         static = (type(model), model.width, model.d, model.n_out)
         run = _JITTED.setdefault(static, jax.jit(lambda m, k, x: m.sample_fields(k, x)))
         return lambda k, x: run(model, k, x)
-    if hasattr(model, "sample_fields"):
+    if isinstance(model, (Architecture, FieldSampler)):
         try:
             return _JITTED.setdefault(model, jax.jit(lambda k, x: model.sample_fields(k, x)))
         except TypeError:  # unhashable model
             return jax.jit(lambda k, x: model.sample_fields(k, x))
     if callable(model):
         return model
-    raise NNFTError(f"sampler must be an Architecture or a callable (keys, points) -> fields, got {type(model)}")
+    raise NNFTError(
+        f"sampler must be an Architecture, a FieldSampler or a callable (keys, points) -> fields, got {type(model)}"
+    )
+
+
+def is_model(model) -> bool:
+    """True for an `Architecture` or a `FieldSampler` (a model with points to check and a kernel)."""
+    return isinstance(model, (Architecture, FieldSampler))
+
+
+def check_points(model, x, name: str = "x") -> np.ndarray:
+    """Points validated against the model's input dimension (any d for a plain sampler callable)."""
+    return model.check_points(x, name) if is_model(model) else _points(name, x)
 
 
 def draw_fields(model, x: np.ndarray, n: int, key: PRNGKeyArray) -> np.ndarray:
@@ -187,11 +215,11 @@ def draw_fields(model, x: np.ndarray, n: int, key: PRNGKeyArray) -> np.ndarray:
 def prior_ensemble(arch, x: Float[np.ndarray, "P d"], n: int, key: PRNGKeyArray) -> xr.DataTree:
     """i.i.d. prior draws at `x`: chain = 1, draw = n, kind "iid".
 
-    `arch` is an Architecture, any model with `sample_fields(keys, x)`, or a sampler callable.
+    `arch` is an Architecture, a `FieldSampler`, or a sampler callable (keys, points) -> fields.
     """
-    x = arch.check_points(x) if hasattr(arch, "check_points") else _points("x", x)
+    x = check_points(arch, x)
     phi = draw_fields(arch, x, n, key)
-    name = getattr(arch, "name", getattr(arch, "__name__", "sampler"))
+    name = arch.name if is_model(arch) else getattr(arch, "__name__", "sampler")
     return fields_datatree(phi[None, ..., 0] if phi.shape[-1] == 1 else phi[None], x, "iid", attrs={"model": name})
 
 
@@ -208,8 +236,7 @@ def transformed_ensemble(
     if x_g.ndim != 3 or x_g.shape[1:] != x.shape:
         raise NNFTError(f"x_g must have shape (transforms, {x.shape[0]}, {x.shape[1]}), got {x_g.shape}")
     allx = np.concatenate([x, x_g.reshape(-1, x.shape[1])], 0)
-    if hasattr(arch, "check_points"):
-        arch.check_points(allx)
+    check_points(arch, allx)
     phi = draw_fields(arch, allx, n, key)
     p, g = x.shape[0], x_g.shape[0]
     base = phi[:, :p]

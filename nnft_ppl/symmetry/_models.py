@@ -1,5 +1,7 @@
-"""Small models the symmetry diagnostics need beyond the scalar zoo.
+"""Small models the symmetry diagnostics need beyond the scalar zoo, and their declared base.
 
+- `FieldSampler`: the abstract base of field ensembles that are not `Architecture`s (no NumPyro
+  prior, just exact draws of phi at points); the symmetry code accepts either.
 - `VectorGaussNet`: GaussNet with D outputs, phi_a(x) = b1_a + sum_i W1_ai h_i(x), W1 ~ N(mu, sw^2/N):
   internal SO(D) invariant for mu = 0, broken by a last-layer mean mu != 0.
 - `FreeCosNet`: CosNet with Cauchy frequencies, kernel (sa^2/2) exp(-m |x - y|): in d = 1 the
@@ -9,6 +11,7 @@
 
 from __future__ import annotations
 
+import abc
 import math
 from collections.abc import Callable
 
@@ -21,7 +24,34 @@ from jaxtyping import Array, Float, PRNGKeyArray
 from .. import _validate as V
 
 
-class VectorGaussNet(eqx.Module):
+class FieldSampler(eqx.Module):
+    """An ensemble of fields phi: R^d -> R^D (D = `n_out`) drawn exactly, one network per key.
+
+    Subclasses provide `d`, `sample_fields(keys, x)` (shape (M, P) or (M, P, D)) and
+    `nngp_kernel(x1, x2)` (the per-output infinite-width two-point function). The symmetry
+    diagnostics accept a `FieldSampler` wherever they accept an `Architecture`.
+    """
+
+    d: eqx.AbstractVar[int]
+
+    @abc.abstractmethod
+    def sample_fields(self, keys: PRNGKeyArray, x: Float[Array, "P d"], dtype=jnp.float64) -> Float[Array, "M P ..."]:
+        """phi at x for one network per key."""
+
+    @abc.abstractmethod
+    def nngp_kernel(self, x1: Float[Array, "P1 d"], x2: Float[Array, "P2 d"]) -> Float[Array, "P1 P2"]:
+        """The per-output infinite-width two-point function."""
+
+    @property
+    def name(self) -> str:
+        return type(self).__name__
+
+    def check_points(self, x, name: str = "x") -> np.ndarray:
+        """Validate points against the input dimension `d`."""
+        return V.points(name, x, self.d)
+
+
+class VectorGaussNet(FieldSampler):
     """GaussNet with `n_out` = D outputs and a last-layer mean `mu` (mu = 0: SO(D) invariant)."""
 
     width: int = eqx.field(static=True, default=50)
@@ -38,13 +68,6 @@ class VectorGaussNet(eqx.Module):
         V.positive("sw", self.sw)
         V.positive("sb", self.sb)
         float(self.mu)
-
-    @property
-    def name(self) -> str:
-        return "VectorGaussNet"
-
-    def check_points(self, x, name: str = "x") -> np.ndarray:
-        return V.points(name, x, self.d)
 
     def apply(self, key: PRNGKeyArray, x: Float[Array, "P d"]) -> Float[Array, "P D"]:
         """One network (drawn from `key`) at points x."""
@@ -68,20 +91,13 @@ class VectorGaussNet(eqx.Module):
         return self.sb**2 + self.sw**2 * jnp.exp(-(self.sw**2) * r2 / (2 * self.d))
 
 
-class FreeCosNet(eqx.Module):
+class FreeCosNet(FieldSampler):
     """phi = sum_i a_i cos(w_i . x + b_i), w_i multivariate Cauchy(m), a ~ N(0, sa^2/N), b ~ U[-pi, pi]."""
 
     width: int = 100
     d: int = 1
     m: float = 1.0
     sa: float = 1.0
-
-    @property
-    def name(self) -> str:
-        return "FreeCosNet"
-
-    def check_points(self, x, name: str = "x") -> np.ndarray:
-        return V.points(name, x, self.d)
 
     def sample_fields(self, keys: PRNGKeyArray, x: Float[Array, "P d"], dtype=jnp.float64) -> Float[Array, "M P"]:
         x = jnp.asarray(x, dtype)
@@ -97,7 +113,8 @@ class FreeCosNet(eqx.Module):
 
         return jax.vmap(one)(keys)
 
-    def nngp_kernel(self, x1, x2):
+    def nngp_kernel(self, x1: Float[Array, "P1 d"], x2: Float[Array, "P2 d"]) -> Float[Array, "P1 P2"]:
+        """(sa^2 / 2) exp(-m |x - y|)."""
         r = jnp.sqrt(jnp.sum((jnp.asarray(x1)[:, None] - jnp.asarray(x2)[None]) ** 2, -1))
         return 0.5 * self.sa**2 * jnp.exp(-self.m * r)
 

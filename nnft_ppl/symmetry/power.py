@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import inspect
 from collections.abc import Callable, Sequence
 
 import jax
@@ -10,10 +9,12 @@ import jax.numpy as jnp
 import numpy as np
 
 from .._errors import NNFTError
+from .._keys import as_key
 from ._core import DEFAULT_ALPHA, SymmetryResult
 from ._data import prior_ensemble
 from ._deformed import deformed_ensemble
 from ._models import VectorGaussNet
+from ._registry import SYMMETRY_TESTS
 from .invariance import internal_so_test, rotation_test, translation_test, z2_test
 
 
@@ -43,24 +44,28 @@ def _strengths(values, default) -> list[float]:
     return [float(v) for v in (default if values is None else values)]
 
 
-def z2_power(n: int = 1500, key=None, g3=None, g4: float = 0.1, width: int = 30, alpha: float = DEFAULT_ALPHA) -> dict:
-    """Z2 vs a phi^3 coupling g3 (exact rejection-sampled CosNet ensembles, stabilising g4), d = 1."""
+def z2_power(
+    n: int = 1500, key=None, kappa=None, lam: float = 2.4, width: int = 30, alpha: float = DEFAULT_ALPHA
+) -> dict:
+    """Z2 vs a phi^3 coupling: V = kappa phi^3/3! + lam phi^4/4! summed over the points (exact
+    rejection-sampled CosNet ensembles, stabilising lam), d = 1."""
     from ..architectures import CosNet
+    from ..deform import Phi3, Phi4
 
-    key = jax.random.PRNGKey(0) if key is None else key
+    key = as_key(0 if key is None else key)
     arch, x = CosNet(width=width, d=1), np.array([[0.2], [0.7], [1.3]])
 
     def run(s):
-        return z2_test(deformed_ensemble(arch, x, n, key, g3=s, g4=g4), alpha=alpha)
+        return z2_test(deformed_ensemble(arch, x, n, key, Phi3(s) + Phi4(lam)), alpha=alpha)
 
-    return smallest_detected(run, _strengths(g3, [0.0, 0.05, 0.1, 0.2, 0.3]))
+    return smallest_detected(run, _strengths(kappa, [0.0, 0.3, 0.6, 1.2, 1.8]))
 
 
 def rotation_power(n: int = 2000, key=None, eps=None, width: int = 30, alpha: float = DEFAULT_ALPHA) -> dict:
     """SO(2) rotations vs an anisotropic stretch: CosNet (d = 2) at x -> diag(1 + eps, 1) x (quarter turn)."""
     from ..architectures import CosNet
 
-    key = jax.random.PRNGKey(0) if key is None else key
+    key = as_key(0 if key is None else key)
     arch = CosNet(width=width, d=2)
     # points 2 apart along axis 2, a quarter turn turns their separation onto the stretched axis 1
     x = np.array([[0.0, 0.0], [0.0, 2.0]])
@@ -80,7 +85,7 @@ def translation_power(n: int = 2000, key=None, eps=None, width: int = 30, alpha:
     """
     from ..architectures import CosNet, ErfNet
 
-    key = jax.random.PRNGKey(0) if key is None else key
+    key = as_key(0 if key is None else key)
     cos, erf = CosNet(width=width, d=1), ErfNet(width=width, d=1)
     x, shifts = np.array([[0.2], [0.7], [1.3]]), np.array([[0.8], [-1.7]])
 
@@ -98,7 +103,7 @@ def translation_power(n: int = 2000, key=None, eps=None, width: int = 30, alpha:
 
 def internal_so_power(n: int = 1000, key=None, mu=None, width: int = 20, alpha: float = DEFAULT_ALPHA) -> dict:
     """Internal SO(2) vs the last-layer mean mu of a VectorGaussNet (d = 1, two points)."""
-    key = jax.random.PRNGKey(0) if key is None else key
+    key = as_key(0 if key is None else key)
     x = np.array([[0.2], [0.7]])
     ka, kb = jax.random.split(key)
 
@@ -108,37 +113,34 @@ def internal_so_power(n: int = 1000, key=None, mu=None, width: int = 20, alpha: 
     return smallest_detected(run, _strengths(mu, [0.0, 0.0025, 0.005, 0.01, 0.02, 0.05]))
 
 
-POWER_SCANS = {
-    "Z2": ("g3 (phi^3 coupling)", z2_power),
-    "rotation SO(d)": ("eps (input stretch diag(1+eps, 1))", rotation_power),
-    "translation": ("eps (CosNet + eps ErfNet)", translation_power),
-    "internal SO(D)": ("mu (last-layer mean)", internal_so_power),
-}
-
-
 def power_table(n: int | None = None, key=None, alpha: float = DEFAULT_ALPHA, grids: dict | None = None) -> list[dict]:
-    """Every test's breaking-strength scan at a fixed ensemble size and key: one row per test.
+    """Every registered test's breaking-strength scan at a fixed ensemble size and key: one row per test
+    that has a power scan (see `register_symmetry_test`).
 
     Each row: {"test", "breaking", "n", "alpha", "smallest", "scan"} where `scan` is the
     `smallest_detected` dict (strengths, statistic = max |z|, p_value, flagged). `grids`
     maps a test name to its strength grid; `n` (default: each scan's own) is shared.
     """
-    key = jax.random.PRNGKey(0) if key is None else key
+    key = as_key(0 if key is None else key)
     grids = dict(grids or {})
+    unknown = set(grids) - {name for name, c in SYMMETRY_TESTS.items() if c.power is not None}
+    if unknown:
+        raise NNFTError(f"grids: no power scan for {sorted(unknown)}")
     rows = []
-    for i, (test, (label, fn)) in enumerate(POWER_SCANS.items()):
-        kw = {"key": jax.random.fold_in(key, i), "alpha": alpha}
-        if n is not None:
-            kw["n"] = int(n)
-        scan = fn(**kw, **({_GRID_ARG[test]: grids[test]} if test in grids else {}))
-        used_n = kw.get("n", inspect.signature(fn).parameters["n"].default)
+    scans = [c for c in SYMMETRY_TESTS.values() if c.power is not None]
+    for i, check in enumerate(scans):
+        scan = check.power(None if n is None else int(n), jax.random.fold_in(key, i), grids.get(check.name), alpha)
         rows.append(
-            {"test": test, "breaking": label, "n": used_n, "alpha": alpha, "smallest": scan["smallest"], "scan": scan}
+            {
+                "test": check.name,
+                "breaking": check.breaking,
+                "n": scan["n"],
+                "alpha": alpha,
+                "smallest": scan["smallest"],
+                "scan": scan,
+            }
         )
     return rows
-
-
-_GRID_ARG = {"Z2": "g3", "rotation SO(d)": "eps", "translation": "eps", "internal SO(D)": "mu"}
 
 
 def power_markdown(rows: list[dict]) -> str:

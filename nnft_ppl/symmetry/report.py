@@ -1,12 +1,14 @@
 """The symmetry report: one table per ensemble (a row per symmetry or axiom) plus plots.
 
-`run_ensemble(spec)` builds an ensemble from a recipe entry and runs every test that
-applies to it; `report_tree(tree)` runs the data-only tests on a stored results file;
+`run_ensemble(spec)` builds an ensemble from a recipe entry and runs every registered test
+(`register_symmetry_test`) that applies to it; `report_tree(tree)` runs the data-only ones on
+a stored results file;
 `write_report` renders Markdown tables and PNG plots (cluster decay, RP spectrum).
 """
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 
 import jax
@@ -14,33 +16,36 @@ import numpy as np
 import xarray as xr
 
 from .._errors import NNFTError
+from .._keys import as_key
 from ..architectures import REGISTRY, make_architecture
+from . import _checks  # noqa: F401  (registers the built-in tests)
 from ._arviz import attach_results
 from ._core import DEFAULT_ALPHA, SymmetryResult
-from ._data import as_fields, prior_ensemble
-from ._deformed import deformed_ensemble
-from ._models import FreeCosNet, VectorGaussNet
-from .invariance import internal_so_test, permutation_test, random_rotations, rotation_test, translation_test, z2_test
-from .os_axioms import (
-    cluster_ensemble,
-    cluster_test,
-    reflect,
-    reflection_ensemble,
-    reflection_positivity_kernel,
-    reflection_positivity_test,
-)
+from ._data import as_fields, default_group, prior_ensemble
+from ._deformed import deformed_ensemble, from_g
+from ._models import FieldSampler, VectorGaussNet
+from ._registry import EnsembleContext, ensemble_key, run_applicable
+from .invariance import internal_so_test
 from .power import power_markdown, power_table, smallest_detected
 
-EXTRA_MODELS = {"VectorGaussNet": VectorGaussNet, "FreeCosNet": FreeCosNet}
+
+def extra_models() -> dict[str, type]:
+    """The package's `FieldSampler` classes by name (models beyond the architecture zoo)."""
+    return {c.__name__: c for c in FieldSampler.__subclasses__()}
+
+
+#: the `FieldSampler` classes defined when the package loaded (`extra_models()` also sees later ones)
+EXTRA_MODELS = extra_models()
 
 
 def build_model(architecture: str, params: dict | None = None):
-    """A zoo architecture or one of this package's extra models, by name."""
+    """A zoo architecture or one of this package's `FieldSampler`s, by name."""
     params = dict(params or {})
-    if architecture in EXTRA_MODELS:
-        return EXTRA_MODELS[architecture](**params)
+    extra = extra_models()
+    if architecture in extra:
+        return extra[architecture](**params)
     if architecture not in REGISTRY:
-        raise NNFTError(f"architecture: unknown {architecture!r}; known: {sorted(REGISTRY) + sorted(EXTRA_MODELS)}")
+        raise NNFTError(f"architecture: unknown {architecture!r}; known: {sorted(REGISTRY) + sorted(extra)}")
     return make_architecture(architecture, **params)
 
 
@@ -52,58 +57,61 @@ def default_points(d: int, n_points: int = 3, seed: int = 0) -> np.ndarray:
     return x
 
 
+def deformation(table: dict):
+    """The potential of a recipe's `deform` table: potential terms as in `nnft_ppl.deform.potential_from_spec`
+    (e.g. {phi3 = 1.8, phi4 = 2.4}: V = 1.8 phi^3/3! + 2.4 phi^4/4!); the deprecated {g3, g4} still read."""
+    from ..deform import potential_from_spec
+
+    table = dict(table)
+    if {"g3", "g4"} & set(table):
+        if set(table) - {"g3", "g4"}:
+            raise NNFTError(f"deform: mix of deprecated g3/g4 and potential terms {sorted(table)}")
+        warnings.warn(
+            "recipe deform = {g3, g4} is deprecated: write deform = {phi3 = 6 g3, phi4 = 24 g4} (V = kappa phi^3/3! "
+            "+ lam phi^4/4!, the library's convention)",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        return from_g(float(table.get("g3", 0.0)), float(table.get("g4", 0.1)))
+    return potential_from_spec(table)
+
+
 def run_ensemble(spec: dict, alpha: float = DEFAULT_ALPHA) -> tuple[xr.DataTree, list[SymmetryResult]]:
-    """Build the ensemble of one recipe entry and run every applicable test; results are attached."""
+    """Build the ensemble of one recipe entry and run every registered test that applies; results are attached.
+
+    The ensemble and each test draw from independent keys derived from the entry's `key`.
+    """
     for k in ("name", "architecture", "n"):
         if k not in spec:
             raise NNFTError(f"ensemble: missing key {k!r}")
     model = build_model(spec["architecture"], spec.get("params"))
     n = int(spec["n"])
-    key = jax.random.PRNGKey(int(spec.get("key", 0)))
-    ks = jax.random.split(key, 8)
-    d = model.d
-    x = default_points(d, int(spec.get("n_points", 3)))
+    key = as_key(spec.get("key", 0), "key")
+    x = default_points(model.d, int(spec.get("n_points", 3)))
     deform = spec.get("deform")
-    results: list[SymmetryResult] = []
     if deform:
-        tree = deformed_ensemble(model, x, n, ks[0], float(deform.get("g3", 0)), float(deform.get("g4", 0.1)))
+        tree = deformed_ensemble(model, x, n, ensemble_key(key), deformation(deform))
     else:
-        tree = prior_ensemble(model, x, n, ks[0])
-    f = as_fields(tree)
-    if f.n_out == 1:
-        results.append(z2_test(tree, alpha=alpha))
-    else:
-        results.append(internal_so_test(tree, ks[1], alpha=alpha))
-    results.append(permutation_test(tree, alpha=alpha))
-    if not deform:
-        shifts = np.asarray(jax.random.normal(ks[2], (2, d)), np.float64)
-        results.append(translation_test(model, x, shifts, n, ks[3], alpha=alpha))
-        if d >= 2:
-            results.append(rotation_test(model, x, random_rotations(ks[4], d, 2), n, ks[5], alpha=alpha))
-        if f.n_out == 1:
-            if hasattr(model, "nngp_kernel"):
-                results.append(reflection_positivity_kernel(model.nngp_kernel, x, alpha=alpha))
-            results.append(reflection_positivity_test(reflection_ensemble(model, x, n, ks[6]), alpha=alpha))
-            pair = np.zeros((2, d))
-            pair[1, -1] = 0.3
-            r = np.asarray(spec.get("distances", [0.5, 1.0, 2.0, 4.0, 8.0]), np.float64)
-            results.append(cluster_test(cluster_ensemble(model, pair, r, n, ks[7]), alpha=alpha))
+        tree = prior_ensemble(model, x, n, ensemble_key(key))
+    ctx = EnsembleContext(tree, as_fields(tree), model, x, n, key, alpha, dict(spec), bool(deform))
+    results = run_applicable(ctx)
     tree.attrs.update({"name": spec["name"], "architecture": spec["architecture"]})
     attach_results(tree, results)
     return tree, results
 
 
-def report_tree(tree: xr.DataTree, key=None, alpha: float = DEFAULT_ALPHA, group: str = "posterior"):
-    """Data-only tests on a stored results tree (Z2 or internal SO(D), permutation; RP/cluster if present)."""
-    key = jax.random.PRNGKey(0) if key is None else key
+def report_tree(tree: xr.DataTree, key=None, alpha: float = DEFAULT_ALPHA, group: str | None = None):
+    """Every registered data-only test that applies to a stored results tree (Z2 or internal SO(D); RP,
+    cluster decomposition where the file holds the transformed fields; permutation on stored correlators).
+
+    `group`: the group holding `phi` (default: `posterior` if present, else `prior`). `key` (default 0)
+    is the root of the tests' own keys, independent of any key the ensemble was drawn with.
+    """
+    key = as_key(0 if key is None else key, "key")
+    group = default_group(tree) if group is None else group
     f = as_fields(tree, group=group)
-    res = [z2_test(tree, alpha=alpha, group=group) if f.n_out == 1 else internal_so_test(tree, key, alpha=alpha)]
-    res.append(permutation_test(tree, alpha=alpha, group=group))
-    if f.phi_g is not None and f.n_out == 1:
-        if f.x_g.shape[0] == 1 and np.allclose(f.x_g[0], reflect(f.x)):
-            res.append(reflection_positivity_test(tree, alpha=alpha, group=group))
-        elif f.phi.shape[2] == 2:
-            res.append(cluster_test(tree, alpha=alpha, group=group))
+    ctx = EnsembleContext(tree, f, None, f.x, f.n, key, alpha, group=group)
+    res = run_applicable(ctx)
     attach_results(tree, res)
     return tree, res
 
@@ -178,11 +186,12 @@ def power_scan(spec: dict, alpha: float = DEFAULT_ALPHA) -> tuple[dict, str]:
     params = dict(spec.get("params", {}))
     n = int(spec.get("n", 1000))
     x = default_points(int(params.get("d", 1)), int(spec.get("n_points", 2)))
-    key = jax.random.PRNGKey(int(spec.get("key", 0)))
+    key = as_key(spec.get("key", 0), "key")
+    k_ens, k_rot = ensemble_key(key), jax.random.fold_in(key, 1)  # networks and rotations: independent keys
 
     def run(mu):
-        tree = prior_ensemble(VectorGaussNet(**{**params, "mu": mu}), x, n, key)
-        return internal_so_test(tree, key, alpha=alpha)
+        tree = prior_ensemble(VectorGaussNet(**{**params, "mu": mu}), x, n, k_ens)
+        return internal_so_test(tree, k_rot, alpha=alpha)
 
     scan = smallest_detected(run, spec.get("mu", [0.0, 0.005, 0.01, 0.02, 0.05, 0.1]))
     md = (
@@ -199,6 +208,6 @@ def power_scan(spec: dict, alpha: float = DEFAULT_ALPHA) -> tuple[dict, str]:
 def power_table_report(spec: dict, alpha: float = DEFAULT_ALPHA) -> tuple[list[dict], str]:
     """Every test's breaking-strength scan (`power_table`) at the recipe's `table_n` and key, as Markdown."""
     n = spec.get("table_n")
-    rows = power_table(None if n is None else int(n), jax.random.PRNGKey(int(spec.get("key", 0))), alpha)
+    rows = power_table(None if n is None else int(n), as_key(spec.get("key", 0)), alpha)
     md = "## Power: smallest breaking each test flags\n\n" + power_markdown(rows)
     return rows, md
