@@ -16,7 +16,7 @@ $(VENV)/.installed: pyproject.toml
 	@touch $@
 
 run: $(VENV)/.installed
-	PATH=$(CURDIR)/$(VENV)/bin:$$PATH nnft run
+	PATH=$(CURDIR)/$(VENV)/bin:$$PATH nnft run --force
 
 test: $(VENV)/.installed
 	$(VENV)/bin/ruff check nnft_ppl tests benchmarks

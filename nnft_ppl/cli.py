@@ -1,27 +1,64 @@
-"""The `nnft` command: `nnft run [recipe]`, `nnft zoo`, and subcommands from plugins."""
+"""The `nnft` command: `nnft run [recipe]`, `nnft recipes`, `nnft zoo`, `nnft symmetry`.
+
+Bad input (an `NNFTError`) prints `nnft: error: ...` and exits with code 2, never a traceback; an
+unexpected exception inside a runner still shows its traceback (that is a bug to report).
+"""
 
 from __future__ import annotations
 
 import argparse
-import importlib
 import sys
 from pathlib import Path
 
 from ._errors import NNFTError
+from .symmetry.cli import add_parser as add_symmetry_parser
 
-#: modules with `add_parser(subparsers)`; each adds one subcommand (e.g. `nnft symmetry`)
-PLUGINS = ["nnft_ppl.symmetry.cli"]
+
+def add_run_options(p: argparse.ArgumentParser) -> None:
+    """`--out`, `--force`, `--quiet`, `--set`, `--small`: shared by `nnft run` and `nnft symmetry`."""
+    p.add_argument("--out", help="report folder (default report/<recipe>)")
+    p.add_argument("--force", action="store_true", help="replace an existing report folder")
+    p.add_argument("--quiet", action="store_true", help="no progress bars or tables")
+    p.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="SECTION.KEY=VALUE",
+        help="override a recipe value (TOML syntax; repeatable), e.g. --set fit.num_iters=50",
+    )
+    p.add_argument("--small", action="store_true", help="run at notebook size (the recipe kind's small overrides)")
+
+
+def run_from_args(a, kind: str | None = None) -> tuple[Path, dict]:
+    """Run the recipe named in `a.recipe` with the parsed options; `kind`: the only kind accepted."""
+    from .recipes import DEFAULT_RECIPE, load_recipe, resolve_recipe, run_recipe
+
+    recipe = resolve_recipe(a.recipe or DEFAULT_RECIPE)
+    if kind is not None:
+        got = load_recipe(recipe, a.set, a.small)["kind"]
+        if got != kind:
+            raise NNFTError(f"recipe {recipe.name}: kind is {got!r}, this command runs {kind!r} recipes")
+    out = Path(a.out or f"report/{recipe.stem}")
+    summary = run_recipe(recipe, out, progress=not a.quiet, force=a.force, overrides=a.set, small=a.small)
+    return out, summary or {}
 
 
 def _cmd_run(a) -> int:
-    from .recipes import DEFAULT_RECIPE, resolve_recipe, run_recipe
-
-    recipe = resolve_recipe(a.recipe or DEFAULT_RECIPE)
-    out = Path(a.out or f"report/{recipe.stem}")
-    summary = run_recipe(recipe, out, progress=not a.quiet)
+    out, summary = run_from_args(a)
     print(f"nnft: wrote {out}/")
-    for k, v in (summary or {}).items():
+    for k, v in summary.items():
         print(f"  {k}: {v}")
+    return 0
+
+
+def _cmd_recipes(a) -> int:
+    from .recipes import list_recipes
+
+    rows = list_recipes()
+    w = max(len(n) for n, _, _ in rows)
+    k = max(len(kind) for _, kind, _ in rows)
+    for name, kind, desc in rows:
+        print(f"{name:<{w}}  {kind:<{k}}  {desc}")
     return 0
 
 
@@ -39,18 +76,12 @@ def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="nnft", description="neural-network field theory model zoo")
     sub = p.add_subparsers(dest="cmd", required=True)
     r = sub.add_parser("run", help="run a recipe (default: the width-scaling experiment)")
-    r.add_argument("recipe", nargs="?", help="path to a recipe TOML, or a name in inference/")
-    r.add_argument("--out", help="report folder (default report/<recipe>)")
-    r.add_argument("--quiet", action="store_true", help="no progress bars")
+    r.add_argument("recipe", nargs="?", help="path to a recipe TOML, or a name in inference/ (see `nnft recipes`)")
+    add_run_options(r)
     r.set_defaults(fn=_cmd_run)
-    z = sub.add_parser("zoo", help="list the catalogue")
-    z.set_defaults(fn=_cmd_zoo)
-    for mod in PLUGINS:
-        try:
-            importlib.import_module(mod).add_parser(sub)
-        except ModuleNotFoundError as e:
-            if not (e.name or "").startswith("nnft_ppl"):
-                raise
+    sub.add_parser("recipes", help="list the recipes, one line each").set_defaults(fn=_cmd_recipes)
+    sub.add_parser("zoo", help="list the catalogue").set_defaults(fn=_cmd_zoo)
+    add_symmetry_parser(sub)
     return p
 
 

@@ -1,49 +1,74 @@
 """Recipes (`inference/*.toml`) and zoo cards (`models/*.toml`): loading, validation, dispatch.
 
-A recipe is a TOML file with a top-level `kind` naming a registered runner and the
-runner's own tables. `nnft run <recipe>` loads it, validates it, and calls the runner
-with the parsed spec and an output folder. Runners register with `@register_recipe`.
+A recipe is a TOML file with a top-level `kind` naming a registered runner and the runner's own
+tables. Each kind declares its schema when it registers (`@register_recipe(kind, schema=...)`), so
+`nnft run <recipe>` refuses unknown keys and wrong types before any work starts; `--set` overrides
+values and `--small` applies the kind's notebook-size overrides. Reports are written atomically.
 """
 
 from __future__ import annotations
 
-import importlib
+import dataclasses
 import tomllib
+import warnings
 from collections.abc import Callable
 from importlib import resources
 from pathlib import Path
 
+from ._atomic import report_folder
 from ._errors import NNFTError
+from ._schema import Int, Str, Table
 
 _ROOT = Path(__file__).resolve().parent.parent
-#: runner modules imported on first use (each registers its kinds)
-RUNNER_MODULES = [
-    "nnft_ppl.report.width_scaling",
-    "nnft_ppl.gp.recipes",
-    "nnft_ppl.deform.recipes",
-    "nnft_ppl.symmetry.recipes",
-]
-_RUNNERS: dict[str, Callable] = {}
+#: keys every recipe may have
+COMMON = {"kind": Str(), "description": Str(), "seed": Int(lo=0)}
 
 
-def register_recipe(kind: str):
-    """Decorator: register `fn(spec: dict, out: Path, progress: bool) -> dict` for recipes of `kind`."""
+@dataclasses.dataclass(frozen=True)
+class RecipeKind:
+    """A registered recipe kind: its runner `fn(spec, out, progress) -> dict`, schema and small-size overrides."""
+
+    kind: str
+    run: Callable
+    schema: Table
+    small: dict
+    summary: str
+
+
+_KINDS: dict[str, RecipeKind] = {}
+
+
+def register_recipe(kind: str, *, schema: Table | None = None, small: dict | None = None, summary: str = ""):
+    """Decorator: register `fn(spec: dict, out: Path, progress: bool) -> dict` for recipes of `kind`.
+
+    `schema` is the `Table` of the recipe's keys (`kind`, `description` and `seed` are added);
+    `small` maps dotted keys (`*` for every entry of a list or table) to the values `--small` sets.
+    A kind registered without a schema is deprecated: its recipes are passed on unchecked."""
 
     def deco(fn):
-        _RUNNERS[kind] = fn
+        if schema is None:
+            warnings.warn(f"recipe kind {kind!r} registered without a schema", DeprecationWarning, stacklevel=2)
+        full = (schema or Table({}, open=True)).extend(**COMMON)
+        _KINDS[kind] = RecipeKind(kind, fn, full, dict(small or {}), summary or (fn.__doc__ or "").split("\n")[0])
         return fn
 
     return deco
 
 
+def recipe_kinds() -> dict[str, RecipeKind]:
+    """Every registered recipe kind, by name."""
+    # each runner module registers its kinds when imported
+    from .deform.recipes import run_double_well, run_phi4  # noqa: F401
+    from .gp.recipes import run_gp_fit, run_nn_vs_gp  # noqa: F401
+    from .report.width_scaling import run as run_width_scaling  # noqa: F401
+    from .symmetry.recipes import run_symmetry  # noqa: F401
+
+    return dict(_KINDS)
+
+
 def runners() -> dict[str, Callable]:
-    for mod in RUNNER_MODULES:
-        try:
-            importlib.import_module(mod)
-        except ModuleNotFoundError as e:
-            if not (e.name or "").startswith(mod.rsplit(".", 1)[0]):
-                raise
-    return dict(_RUNNERS)
+    """Every registered runner, by kind."""
+    return {k: v.run for k, v in recipe_kinds().items()}
 
 
 def _folder(repo_name: str, package: str) -> Path | resources.abc.Traversable:
@@ -68,9 +93,13 @@ def load_toml(path, what: str) -> dict:
     if not path.is_file():
         raise NNFTError(f"{what}: no such file {str(path)!r}")
     try:
-        return tomllib.loads(path.read_text())
+        return tomllib.loads(path.read_text(encoding="utf-8"))
+    except UnicodeDecodeError:
+        raise NNFTError(f"{what}: {path.name} is not a text file (not UTF-8); a recipe is TOML text") from None
     except tomllib.TOMLDecodeError as e:
-        raise NNFTError(f"{what}: {path.name} is not valid TOML: {e}") from e
+        raise NNFTError(f"{what}: {path.name} is not valid TOML: {e}") from None
+    except OSError as e:
+        raise NNFTError(f"{what}: cannot read {str(path)!r}: {e.strerror or e}") from None
 
 
 # ---- zoo cards -----------------------------------------------------------------------------
@@ -119,18 +148,85 @@ def resolve_recipe(name) -> Path:
     raise NNFTError(f"recipe: no recipe {str(name)!r} (looked in the working folder and {recipes_folder()})")
 
 
-def load_recipe(path) -> dict:
-    spec = load_toml(resolve_recipe(path), "recipe")
-    kind = spec.get("kind")
-    table = runners()
-    if kind not in table:
-        raise NNFTError(f"recipe {Path(path).name}: kind must be one of {sorted(table)}, got {kind!r}")
+def parse_override(text: str) -> tuple[str, object]:
+    """`section.key=value` -> (dotted key, value): the value is parsed as TOML, else taken as a string."""
+    key, sep, raw = text.partition("=")
+    key = key.strip()
+    if not sep or not key or any(not part for part in key.split(".")):
+        raise NNFTError(f"--set: expected section.key=value, got {text!r}")
+    try:
+        value = tomllib.loads(f"v = {raw.strip()}")["v"]
+    except tomllib.TOMLDecodeError:
+        value = raw.strip()
+    return key, value
+
+
+def _set(node, parts: list[str], value, where: str) -> None:
+    head, rest = parts[0], parts[1:]
+    if head == "*":
+        items = node if isinstance(node, list) else list(node.values()) if isinstance(node, dict) else None
+        if items is None or not rest:
+            raise NNFTError(f"--set {where}: '*' stands for every entry of a list or table, followed by a key")
+        for item in items:
+            _set(item, rest, value, where)
+        return
+    if isinstance(node, list):
+        if not head.isdigit() or int(head) >= len(node):
+            raise NNFTError(f"--set {where}: {head!r} is not an index of a list of {len(node)}")
+        head = int(head)
+    elif not isinstance(node, dict):
+        raise NNFTError(f"--set {where}: cannot set a key inside a value")
+    if not rest:
+        node[head] = value
+        return
+    if isinstance(node, dict) and head not in node:
+        node[head] = {}
+    _set(node[head], rest, value, where)
+
+
+def apply_overrides(spec: dict, overrides) -> dict:
+    """`spec` with each `(dotted key, value)` set (`*` for every entry of a list or table)."""
+    for key, value in overrides:
+        _set(spec, key.split("."), value, key)
     return spec
 
 
-def run_recipe(path, out, progress: bool = True) -> dict:
-    """Load, validate and execute a recipe, writing its report into `out`."""
-    spec = load_recipe(path)
-    out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
-    return runners()[spec["kind"]](spec, out, progress)
+def load_recipe(path, overrides=(), small: bool = False) -> dict:
+    """Read a recipe, apply `--small` then `--set` overrides, and validate it against its kind's schema."""
+    from ._recipe_legacy import modernise
+
+    name = Path(str(path)).name
+    spec = load_toml(resolve_recipe(path), "recipe")
+    kind = spec.get("kind")
+    table = recipe_kinds()
+    if kind not in table:
+        raise NNFTError(f"recipe {name}: kind must be one of {sorted(table)}, got {kind!r}")
+    spec = modernise(spec, name)
+    if small:
+        spec = apply_overrides(spec, table[kind].small.items())
+    spec = apply_overrides(spec, [parse_override(o) if isinstance(o, str) else o for o in overrides])
+    try:
+        return table[kind].schema.check(spec, "")
+    except NNFTError as e:
+        raise NNFTError(f"recipe {name}: {e}") from None
+
+
+def run_recipe(path, out, progress: bool = True, *, force: bool = False, overrides=(), small: bool = False) -> dict:
+    """Load, validate and execute a recipe, writing its report atomically into `out`.
+
+    An existing report in `out` is replaced only with `force=True`; nothing is written if the run fails."""
+    spec = load_recipe(path, overrides, small)
+    info = {"recipe": str(path), "kind": spec["kind"], "small": small, "overrides": list(overrides)}
+    with report_folder(out, force, info) as tmp:
+        return recipe_kinds()[spec["kind"]].run(spec, tmp, progress)
+
+
+def list_recipes() -> list[tuple[str, str, str]]:
+    """(name, kind, one-line description) of every recipe in the recipe folder."""
+    rows = []
+    for p in sorted(Path(str(recipes_folder())).glob("*.toml")):
+        spec = load_toml(p, "recipe")
+        kind = recipe_kinds().get(spec.get("kind"))
+        desc = spec.get("description") or (kind.summary if kind else "")
+        rows.append((p.stem, str(spec.get("kind")), desc))
+    return rows

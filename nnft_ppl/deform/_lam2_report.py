@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 
 from ._lamfit import DeviationFit
-from ._plotting import no_minor_labels, pyplot
+from ._plotting import no_minor_labels, pyplot, save
 from ._schwinger_dyson import Phi2Response
 
 
@@ -59,24 +59,23 @@ def lam2_section(fit: DeviationFit, resp: list[Phi2Response]) -> list[str]:
     return lines
 
 
-def plot_lam2(fit: DeviationFit, out: Path) -> None:
-    plt = pyplot()
+def plot_lam2(fit: DeviationFit, out: Path | None = None, axs=None):
+    """The fitted deviation from first order, linear and log-log; returns the Figure (saved as
+    `out/deviation_fit.png` when `out` is given). `axs`: two axes to draw on."""
     lam = fit.lams
     order = np.argsort(lam)
     grid = np.geomspace(lam.min() * 0.8, lam.max() * 1.2, 100)
     pred, band = fit.predict(grid), fit.predict_se(grid)
-    fig, axs = plt.subplots(1, 2, figsize=(10, 3.8))
+    if axs is None:
+        axs = pyplot().figure(figsize=(10, 3.8)).subplots(1, 2)
+    fig = axs[0].figure
     for ax, log in zip(axs, (False, True), strict=True):
         ax.errorbar(lam[order], fit.deviation[order], fit.se[order], fmt="o", label="NUTS (SD estimator, ±1 SE)")
-        ax.plot(
-            grid,
-            pred,
-            "-",
-            label="fit " + " + ".join(f"{'abc'[k]}λ^{k + 1}" if k else "aλ" for k in range(len(fit.coef))),
-        )
-        ax.fill_between(grid, pred - band, pred + band, alpha=0.25)
+        terms = " + ".join(f"{'abc'[k]}λ^{k + 1}" if k else "aλ" for k in range(len(fit.coef)))
+        ax.plot(grid, pred, "-", label="fit " + terms)
+        ax.fill_between(grid, pred - band, pred + band, alpha=0.25, label="fit ±1 SE")
         ax.plot(grid, fit.coef[1] * grid**2, "--", label="b λ^2 alone")
-        ax.set(xlabel="lam", ylabel="<phi^2> - free - first order")
+        ax.set(xlabel="λ", ylabel="<φ²> - free - first order")
         if log:
             ax.set(xscale="log", yscale="log", title=f"log-log slope {fit.slope:.2f} ± {fit.slope_se:.2f}")
             no_minor_labels(ax)
@@ -84,6 +83,6 @@ def plot_lam2(fit: DeviationFit, out: Path) -> None:
             ax.axhline(0.0, color="k", lw=0.6)
             ax.set(title=f"b = {fit.coef[1]:.4f} ± {fit.coef_se[1]:.4f}")
         ax.legend(fontsize=7)
-    fig.tight_layout()
-    fig.savefig(out / "deviation_fit.png", dpi=110)
-    plt.close(fig)
+    if out is not None:
+        save(fig, Path(out) / "deviation_fit.png")
+    return fig

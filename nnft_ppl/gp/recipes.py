@@ -10,6 +10,7 @@ import numpy as np
 import xarray as xr
 
 from .._errors import NNFTError
+from .._schema import Arch, Bool, Float, Int, List, Str, Table
 from ..architectures import make_architecture
 from ..recipes import register_recipe
 from ..theory import fit_width_scaling
@@ -17,26 +18,68 @@ from ._compare import compare_widths, plot_comparison
 from ._data import input_grid, load_dataset
 from ._fit import fit_gp
 
-
-def _table(spec: dict, key: str) -> dict:
-    t = spec.get(key, {})
-    if not isinstance(t, dict):
-        raise NNFTError(f"recipe: [{key}] must be a table")
-    return t
+DATASETS = Table(
+    {
+        "synthetic": Table({"n": Int(lo=1), "noise": Float(positive=True), "seed": Int(lo=0)}),
+        "diabetes_bmi": Table({"n": Int(lo=1), "seed": Int(lo=0)}),
+    }
+)
+FIT = Table(
+    {
+        "optimizer": Str(("scipy", "adam", "lbfgs")),
+        "num_iters": Int(lo=1),
+        "noise": Float(positive=True),
+        "fit_noise": Bool(),
+        "trainable": List(Str()),
+        "learning_rate": Float(positive=True),
+        "jitter": Float(positive=True),
+    }
+)
+GP_FIT_SCHEMA = Table(
+    {
+        "architectures": List(Arch(exclude=("d",)), min_len=1),
+        "n_grid": Int(lo=2),
+        "fit": FIT,
+        "datasets": DATASETS,
+    },
+    required=("architectures", "datasets"),
+)
+NN_VS_GP_SCHEMA = Table(
+    {
+        "architecture": Arch(exclude=("width",)),
+        "widths": List(Int(lo=1), min_len=1),
+        "n_grid": Int(lo=2),
+        "nuts": Table(
+            {
+                "num_warmup": Int(lo=1),
+                "num_samples": Int(lo=1),
+                "num_chains": Int(lo=1),
+                "fit_iters": Int(lo=1),
+                "init_noise": Float(positive=True),
+            }
+        ),
+        "datasets": DATASETS,
+    },
+    required=("architecture", "datasets"),
+)
+#: notebook 02's small sizes (`NNFT_SMALL=1`)
+GP_SMALL = {"fit.num_iters": 20, "n_grid": 8, "datasets.*.n": 12}
+NN_VS_GP_SMALL = {
+    "widths": [4, 16],
+    "n_grid": 8,
+    "datasets.*.n": 12,
+    "nuts.num_warmup": 200,
+    "nuts.num_samples": 300,
+    "nuts.num_chains": 4,
+    "nuts.fit_iters": 20,
+}
 
 
 def _datasets(spec: dict) -> dict:
-    ds = _table(spec, "datasets")
+    ds = spec.get("datasets", {})
     if not ds:
         raise NNFTError("recipe: [datasets] must name at least one data set, e.g. [datasets.synthetic]")
     return {name: load_dataset(name, **(kw or {})) for name, kw in ds.items()}
-
-
-def _arch(spec: dict):
-    a = _table(spec, "architecture")
-    if "name" not in a:
-        raise NNFTError("recipe: [architecture] needs a name")
-    return make_architecture(a["name"], **{k: v for k, v in a.items() if k != "name"})
 
 
 def _w2_slope(rows) -> str:
@@ -53,53 +96,99 @@ def _w2_slope(rows) -> str:
     )
 
 
-@register_recipe("gp_fit")
+def gp_fit_compute(spec: dict) -> dict:
+    """Each data set's fits: `{dataset: (data, {architecture: (fit, test grid, prediction, LOO)})}`."""
+    fit_kw, n_grid = spec.get("fit", {}), int(spec.get("n_grid", 60))
+    out = {}
+    for dname, data in _datasets(spec).items():
+        fits = {}
+        for a in spec["architectures"]:
+            g = fit_gp(make_architecture(a["name"], **{**a.get("params", {}), "d": data.d}), data.x, data.y, **fit_kw)
+            xt = input_grid(data, n_grid)
+            fits[a["name"]] = (g, xt, g.predict(xt), g.elpd_loo())
+        out[dname] = (data, fits)
+    return out
+
+
+def gp_fit_dataset(data, aname: str, g, xt, p: dict, loo: dict) -> xr.Dataset:
+    """One fit as a Dataset: predictions on the test grid, pointwise LOO, fitted scales in attrs."""
+    ds = xr.Dataset(
+        {k: ("x_test", v) for k, v in p.items()} | {"loo_pointwise": ("obs_id", loo["pointwise"])},
+        coords={"x_test": xt[:, 0], "obs_id": np.arange(data.n)},
+        attrs={
+            **data.attrs(),
+            **g.summary(),
+            "architecture": aname,
+            "elpd_loo": loo["elpd"],
+            "elpd_loo_se": loo["se"],
+            "notes": "; ".join(g.notes),
+        },
+    )
+    ds.attrs["x_mean"], ds.attrs["x_scale"] = np.asarray(ds.attrs["x_mean"]), np.asarray(ds.attrs["x_scale"])
+    return ds
+
+
+def plot_gp_fits(data, fits: dict, ax=None):
+    """The data and each architecture's fitted GP predictive mean with its 95% band of y; returns the Figure."""
+    import matplotlib.pyplot as plt
+
+    if ax is None:
+        fig, ax = plt.subplots(figsize=(6, 4))
+    fig = ax.figure
+    ax.plot(data.x[:, 0], data.y, "k.", label=f"data (n = {data.n})")
+    for i, (aname, (_g, xt, p, loo)) in enumerate(fits.items()):
+        colour = f"C{i}"
+        sd = np.sqrt(p["var_y"])
+        label = f"{aname}: ELPD {loo['elpd']:.1f} ± {loo['se']:.1f}"
+        ax.plot(xt[:, 0], p["mean"], "-", color=colour, label=label)
+        ax.fill_between(xt[:, 0], p["mean"] - 2 * sd, p["mean"] + 2 * sd, color=colour, alpha=0.15, lw=0)
+    ax.set(xlabel="x (standardised)", ylabel="y (standardised)", title=f"NNGP fits to {data.name} (bands: ±2 sd of y)")
+    ax.legend(fontsize=8)
+    return fig
+
+
+def _gp_fit_rows(fits: dict) -> list[str]:
+    lines = ["| architecture | scales | noise | log ML | exact LOO ELPD (SE) | notes |", "|---|---|---|---|---|---|"]
+    for aname, (g, _xt, _p, loo) in fits.items():
+        sc = ", ".join(f"{k}={v:.3g}" for k, v in g.kernel.values().items())
+        lines.append(
+            f"| {aname} | {sc} | {g.noise:.3g} | {g.log_marginal_likelihood:.3f} | "
+            f"{loo['elpd']:.2f} ({loo['se']:.2f}) | {'; '.join(g.notes) or '-'} |"
+        )
+    return lines
+
+
+@register_recipe("gp_fit", schema=GP_FIT_SCHEMA, small=GP_SMALL, summary="NNGP scales by the GP marginal likelihood")
 def run_gp_fit(spec: dict, out: Path, progress: bool = True) -> dict:
     """Fit the NNGP of each listed architecture to each data set; write the fitted
-    scales, LOO and predictions (netCDF) and a summary.md."""
-    fit = _table(spec, "fit")
-    names = spec.get("architectures", [_table(spec, "architecture").get("name", "ErfNet")])
+    scales, LOO and predictions (netCDF), one plot per data set and a summary.md."""
+    import matplotlib.pyplot as plt
+
     lines = ["# NNGP fits by the marginal likelihood", ""]
     summary = {}
-    for dname, data in _datasets(spec).items():
-        lines += [f"## {data.name}", "", "| architecture | scales | noise | log ML | exact LOO ELPD (SE) | notes |"]
-        lines.append("|---|---|---|---|---|---|")
-        for aname in names:
-            g = fit_gp(make_architecture(aname, d=data.d), data.x, data.y, **fit)
-            xt = input_grid(data, int(spec.get("n_grid", 60)))
-            p, loo = g.predict(xt), g.elpd_loo()
-            ds = xr.Dataset(
-                {k: ("x_test", v) for k, v in p.items()} | {"loo_pointwise": ("obs_id", loo["pointwise"])},
-                coords={"x_test": xt[:, 0], "obs_id": np.arange(data.n)},
-                attrs={
-                    **data.attrs(),
-                    **g.summary(),
-                    "architecture": aname,
-                    "elpd_loo": loo["elpd"],
-                    "elpd_loo_se": loo["se"],
-                    "notes": "; ".join(g.notes),
-                },
-            )
-            ds.attrs["x_mean"], ds.attrs["x_scale"] = np.asarray(ds.attrs["x_mean"]), np.asarray(ds.attrs["x_scale"])
-            ds.to_netcdf(out / f"gp_{dname}_{aname}.nc")
-            sc = ", ".join(f"{k}={v:.3g}" for k, v in g.kernel.values().items())
-            lines.append(
-                f"| {aname} | {sc} | {g.noise:.3g} | {g.log_marginal_likelihood:.3f} | "
-                f"{loo['elpd']:.2f} ({loo['se']:.2f}) | {'; '.join(g.notes) or '-'} |"
-            )
-            summary[f"{dname}/{aname}"] = f"logML={g.log_marginal_likelihood:.3f}"
-        lines.append("")
+    for dname, (data, fits) in gp_fit_compute(spec).items():
+        for aname, fit in fits.items():
+            gp_fit_dataset(data, aname, *fit).to_netcdf(out / f"gp_{dname}_{aname}.nc")
+            summary[f"{dname}/{aname}"] = f"logML={fit[0].log_marginal_likelihood:.3f}"
+        fig = plot_gp_fits(data, fits)
+        fig.tight_layout()
+        fig.savefig(out / f"gp_fit_{dname}.png", dpi=110)
+        plt.close(fig)
+        lines += [f"## {data.name}", "", *_gp_fit_rows(fits), "", f"![]({f'gp_fit_{dname}.png'})", ""]
     (out / "summary.md").write_text("\n".join(lines))
     return summary
 
 
-@register_recipe("nn_vs_gp")
+@register_recipe(
+    "nn_vs_gp", schema=NN_VS_GP_SCHEMA, small=NN_VS_GP_SMALL, summary="finite-width BNNs (NUTS) vs their NNGP"
+)
 def run_nn_vs_gp(spec: dict, out: Path, progress: bool = True) -> dict:
     """For each data set: fit the NNGP, sample the network at each width, write the
     DataTrees (netCDF), the comparison plot (PNG) and summary.md with ELPD, Pareto-k,
     W2 and every convergence warning."""
-    arch = _arch(spec)
-    nuts = _table(spec, "nuts")
+    a = spec["architecture"]
+    arch = make_architecture(a["name"], **a.get("params", {}))
+    nuts = {**spec.get("nuts", {}), "seed": int(spec.get("seed", 0))}
     widths = spec.get("widths", [4, 16, 64, 256])
     lines = [f"# {arch.name}: finite-width networks vs their NNGP", ""]
     summary = {}

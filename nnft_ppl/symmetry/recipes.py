@@ -4,24 +4,67 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .._errors import NNFTError
+from .._schema import Arch, Bool, Either, Float, Int, List, Map, Str, Table
 from ..recipes import register_recipe
 from ._core import DEFAULT_ALPHA
-from .report import power_scan, power_table_report, run_ensemble, table, write_report
+from .report import build_model, power_scan, power_table_report, run_ensemble, table, write_report
+
+ENSEMBLE = Table(
+    {
+        "name": Str(),
+        "architecture": Arch(names=None, build=build_model),
+        "n": Int(lo=2),
+        "seed": Int(lo=0),
+        "n_points": Int(lo=1),
+        "deform": Map(Float()),  # potential terms, e.g. { phi4 = 2.4 }
+        "distances": List(Float(positive=True), min_len=1),
+    },
+    required=("name", "architecture", "n"),
+)
+SCHEMA = Table(
+    {
+        "alpha": Float(positive=True),
+        "ensembles": List(ENSEMBLE, min_len=1),
+        "power": Table(
+            {
+                "params": Map(Either((Int(), Float()))),
+                "n": Int(lo=2),
+                "n_points": Int(lo=1),
+                "mu": List(Float(), min_len=1),
+                "seed": Int(lo=0),
+                "table": Bool(),
+                "table_n": Int(lo=2),
+            }
+        ),
+    },
+    required=("ensembles",),
+)
+#: notebook 04's small sizes (`NNFT_SMALL=1`)
+SMALL = {"ensembles.*.n": 300, "power.n": 300, "power.table_n": 300}
 
 
-@register_recipe("symmetry")
+def _entry(ens: dict) -> dict:
+    """A recipe entry in the form `run_ensemble` reads (architecture name, params, key)."""
+    e = {k: v for k, v in ens.items() if k not in ("architecture", "seed")}
+    e.update(architecture=ens["architecture"]["name"], params=ens["architecture"].get("params", {}))
+    e["key"] = ens.get("seed", 0)
+    return e
+
+
+def _power(spec: dict) -> dict:
+    p = {k: v for k, v in spec.items() if k != "seed"}
+    p["key"] = spec.get("seed", 0)
+    return p
+
+
+@register_recipe("symmetry", schema=SCHEMA, small=SMALL, summary="symmetry and Osterwalder-Schrader report")
 def run_symmetry(spec: dict, out: Path, progress: bool = True) -> dict:
-    """Run every `[[ensemble]]` of the recipe; write summary.md, PNGs and one NetCDF per ensemble."""
-    ensembles = spec.get("ensemble")
-    if not isinstance(ensembles, list) or not ensembles:
-        raise NNFTError("recipe: a symmetry recipe needs at least one [[ensemble]] table")
+    """Run every `[[ensembles]]` entry of the recipe; write summary.md, PNGs and one NetCDF per ensemble."""
     alpha = float(spec.get("alpha", DEFAULT_ALPHA))
     out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
     sections, summary = {}, {}
-    for ens in ensembles:
-        tree, results = run_ensemble(ens, alpha)
+    for ens in spec["ensembles"]:
+        tree, results = run_ensemble(_entry(ens), alpha)
         sections[ens["name"]] = results
         tree.to_netcdf(out / f"{ens['name']}.nc")
         if progress:
@@ -29,10 +72,11 @@ def run_symmetry(spec: dict, out: Path, progress: bool = True) -> dict:
         summary[ens["name"]] = ", ".join(f"{r.name.split(':')[0]}={r.verdict}" for r in results)
     extra = ""
     if "power" in spec:
-        scan, extra = power_scan(spec["power"], alpha)
+        power = _power(spec["power"])
+        scan, extra = power_scan(power, alpha)
         summary["power: smallest flagged mu"] = scan["smallest"]
-        if spec["power"].get("table", False):
-            rows, md = power_table_report(spec["power"], alpha)
+        if power.get("table", False):
+            rows, md = power_table_report(power, alpha)
             extra += "\n\n" + md
             for r in rows:
                 summary[f"power: smallest flagged {r['test']}"] = r["smallest"]
