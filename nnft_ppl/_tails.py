@@ -27,7 +27,8 @@ K_UNRELIABLE = 0.7
 K_UNRELIABLE_SE = 0.5
 
 KHAT_DOC = (
-    "Pareto k-hat of the summands |y|^r of this order (max over points and their sum): "
+    "Pareto k-hat of the summands |y|^r of this order (max over points and their sum, and at least "
+    "the architecture's predicted k where it has one): "
     "k <= 0.5 value and error bar reliable; 0.5 < k <= 0.7 value usable, error bar not; "
     "k > 0.7 value unreliable (Vehtari et al. 2024)"
 )
@@ -111,6 +112,21 @@ def lognormal_khat(log_sd, n: int) -> np.ndarray:
     s = np.asarray(log_sd, np.float64)
     zn = norm.isf(tail_size(n) / n)
     return s / (zn + 0.8) - 0.05
+
+
+def with_prediction(measured: dict[int, float], predicted: dict[int, np.ndarray] | None) -> dict[int, float]:
+    """Per order, the larger of the measured k-hat and the largest predicted k over the points.
+
+    A sample too small to reach the heavy tail measures a small k (it has not seen the tail):
+    where the architecture predicts the tail, the prediction bounds the reported k from below.
+    """
+    if not predicted:
+        return dict(measured)
+    out = dict(measured)
+    for r, k in predicted.items():
+        if r in out:
+            out[r] = float(np.nanmax([out[r], float(np.max(k))]))
+    return out
 
 
 def warn_heavy(predicted: dict[int, np.ndarray] | None, estimator: str, stacklevel: int = 3) -> None:

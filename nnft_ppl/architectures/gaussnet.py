@@ -7,10 +7,11 @@ import numpy as np
 
 from .._tails import lognormal_khat
 from ._activations import Activation
+from ._loglinear import LogLinearNeurons
 from ._single_layer_base import AbstractSingleLayer
 
 
-class GaussNet(AbstractSingleLayer):
+class GaussNet(AbstractSingleLayer, LogLinearNeurons):
     """phi = b1 + W1 . exp(W0 x + b0 - (sb^2 + sw^2 |x|^2 / d)).
 
     Kernel sb^2 + sw^2 exp(-sw^2 |x - y|^2 / (2 d)); every neuron moment is closed form:
@@ -38,6 +39,16 @@ class GaussNet(AbstractSingleLayer):
         """v(x) = sb^2 + sw^2 |x|^2 / d, the variance of the pre-activation at each point."""
         x = np.asarray(x, np.float64)
         return self.sb**2 + self.sw**2 * np.sum(x * x, axis=-1) / self.d
+
+    def loglinear_cov(self):
+        return np.diag(np.r_[np.full(self.d, self.sw**2 / self.d), self.sb**2])
+
+    def loglinear_design(self, x):
+        x = np.asarray(x, np.float64)
+        return np.concatenate([x, np.ones((x.shape[0], 1))], axis=1)
+
+    def loglinear_offset(self, x):
+        return self.preactivation_var(x)
 
     def predicted_khat(self, x, orders, n):
         """The neuron summand h(x)^r = exp(r (z - v)), z ~ N(0, v), is lognormal with log-sd

@@ -17,6 +17,7 @@ from .._tensors import multiplicity
 from ..stats import jackknife_se
 from ._basis import MonomialBasis
 from ._stream import MomentSums
+from ._tilted import TiltedSums, tilted_cumulants, tilted_moments
 
 
 class Estimate(NamedTuple):
@@ -50,6 +51,8 @@ def tensor_sum(est: Estimate, tuples) -> Estimate:
 
 def moments(ms: MomentSums, tuples) -> Estimate:
     """E[phi(x_i1)...phi(x_ik)] for each (sorted) tuple."""
+    if isinstance(ms, TiltedSums):
+        return Estimate(*tilted_moments(ms, [tuple(t) for t in tuples]))
     cols = np.asarray([ms.basis.index[tuple(sorted(t))] for t in tuples])
     m, _ = _means(ms)
     return Estimate(m[0, cols], m[1:, cols])
@@ -67,6 +70,8 @@ def cumulants(ms: MomentSums, tuples, xi: dict[int, float] | None = None) -> Est
     With `xi`, the samples are h and the cumulants are those of u = w h for an independent
     w with moments xi (the Rao-Blackwellised neuron-level estimator).
     """
+    if isinstance(ms, TiltedSums):
+        return Estimate(*tilted_cumulants(ms, tuples, xi))
     tuples = [tuple(t) for t in tuples]
     r = len(tuples[0])
     m, ns = _means(ms)

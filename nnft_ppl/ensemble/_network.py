@@ -70,7 +70,9 @@ def ensemble_correlators(
     `key` alone, not on `chunk`. With `checkpoint`, finished blocks survive interruption.
 
     Every estimate `V` comes with a scalar `V_khat`: the Pareto k-hat of its order's summands
-    |phi(x_i)|^r and |sum_i phi(x_i)|^r (the largest over them). k <= 0.5: value and error bar
+    |phi(x_i)|^r and |sum_i phi(x_i)|^r (the largest over them, and at least the architecture's
+    predicted k, since a sample too small to reach a heavy tail cannot measure it; for GaussNet
+    the prediction is that of the neuron summand, conservative here). k <= 0.5: value and error bar
     reliable; 0.5 < k <= 0.7: the value is usable but its error bar is not; k > 0.7: the sample
     misses much of the mean and the value itself is unreliable (`nnft_ppl._tails.khat_flag`).
     Architectures that can predict heavy tails (`Architecture.predicted_khat`) warn before sampling.
@@ -80,7 +82,8 @@ def ensemble_correlators(
     key = as_key(key)
     p = x.shape[0]
     basis = MonomialBasis.full(p, max_order) if tuples is None else MonomialBasis.from_tuples(p, tuples)
-    _tails.warn_heavy(arch.predicted_khat(x, range(1, basis.max_order + 1), n_nets), "network-level")
+    predicted = arch.predicted_khat(x, range(1, basis.max_order + 1), n_nets)
+    _tails.warn_heavy(predicted, "network-level")
     chunk = V.integer("chunk", chunk) if chunk is not None else default_chunk(arch, p)
     jdtype = np.dtype(dtype)
     xj = np.asarray(x, jdtype)
@@ -107,6 +110,7 @@ def ensemble_correlators(
         fingerprint={"x": x.tolist(), **meta},
         cache_key=(arch, xj.tobytes(), dtype, "network"),
     )
+    ms = ms._replace(khat=_tails.with_prediction(ms.khat, predicted))
     ds = moments_dataset(ms, x, meta, tuples, max_order)
     return (ds, ms) if return_sums else ds
 

@@ -14,11 +14,13 @@ from .._errors import NNFTError
 from .._keys import as_dtype
 from .._tensors import sorted_tuples
 from ..architectures import IIDNeuronArchitecture
+from ..architectures._loglinear import LogLinearNeurons
 from ._basis import MonomialBasis
 from ._dataset import add_full, add_khat, base_dataset
 from ._estimate import Estimate, cumulants
 from ._network import check_common
 from ._stream import as_key, key_fingerprint, stream_moment_sums
+from ._tilted import tilted_moment_sums
 
 
 def neuron_correlators(
@@ -34,6 +36,7 @@ def neuron_correlators(
     dtype: str = "float64",
     progress: bool = True,
     return_sums: bool = False,
+    tilt: bool | None = None,
 ) -> xr.Dataset:
     """G2 and the connected G4c, G6c (even orders up to `max_order`) at each width in
     `widths` (default: the architecture's own), from `n_neurons` independent neurons.
@@ -43,6 +46,13 @@ def neuron_correlators(
     Each estimate `V` has a scalar `V_khat`, the Pareto k-hat of the neuron summands |h(x_i)|^r
     and |sum_i h(x_i)|^r (independent of width): k <= 0.5 reliable; 0.5 < k <= 0.7 error bar
     unreliable; k > 0.7 value unreliable (`nnft_ppl._tails.khat_flag`).
+
+    Architectures declaring `LogLinearNeurons` (GaussNet) use, by default (`tilt=None`), the
+    exponentially tilted estimator (`ensemble._tilted`): one importance-sampled neuron ensemble
+    per even order, exact in expectation, with near-zero variance for points near their
+    centroid; `V_khat` is then the k-hat of the tilted summands. `tilt=False` samples plainly.
+    With `return_sums` the sums come back too (`MomentSums`, or `TiltedSums` when tilted; both
+    work with `moments`/`cumulants` and carry `khat`).
     """
     if not isinstance(arch, IIDNeuronArchitecture):
         raise NNFTError(f"arch: the neuron-level estimator needs i.i.d. neurons; {type(arch).__name__} has none")
@@ -51,20 +61,40 @@ def neuron_correlators(
     widths = [arch.width] if widths is None else [V.integer("widths", w) for w in np.atleast_1d(widths)]
     key = as_key(key)
     p = x.shape[0]
-    _tails.warn_heavy(arch.predicted_khat(x, range(2, max_order + 1, 2), n_neurons), "neuron-level")
+    capable = isinstance(arch, LogLinearNeurons)
+    tilt = capable if tilt is None else bool(tilt)
+    if tilt and not capable:
+        raise NNFTError(f"tilt: {arch.name} does not declare log-linear neurons (LogLinearNeurons); use tilt=False")
     jdtype = np.dtype(dtype)
     xj = np.asarray(x, jdtype)
-    ms = stream_moment_sums(
-        lambda keys: arch.sample_neuron_features(keys, xj, jdtype),
-        n_neurons,
-        key,
-        MonomialBasis.full(p, max_order),
-        n_blocks=n_blocks,
-        chunk=V.integer("chunk", chunk),
-        progress=progress,
-        desc=f"{arch.name} neurons",
-        cache_key=(arch, xj.tobytes(), dtype, "neuron"),
-    )
+    chunk = V.integer("chunk", chunk)
+    if tilt:
+        ms = tilted_moment_sums(
+            arch,
+            x,
+            n_neurons,
+            key,
+            range(2, max_order + 1, 2),
+            n_blocks=n_blocks,
+            chunk=chunk,
+            dtype=jdtype,
+            progress=progress,
+        )
+    else:
+        predicted = arch.predicted_khat(x, range(2, max_order + 1, 2), n_neurons)
+        _tails.warn_heavy(predicted, "neuron-level")
+        ms = stream_moment_sums(
+            lambda keys: arch.sample_neuron_features(keys, xj, jdtype),
+            n_neurons,
+            key,
+            MonomialBasis.full(p, max_order),
+            n_blocks=n_blocks,
+            chunk=chunk,
+            progress=progress,
+            desc=f"{arch.name} neurons",
+            cache_key=(arch, xj.tobytes(), dtype, "neuron"),
+        )
+        ms = ms._replace(khat=_tails.with_prediction(ms.khat, predicted))
     meta = {
         "architecture": arch.name,
         "params": arch.params(),
@@ -72,7 +102,7 @@ def neuron_correlators(
         "key": key_fingerprint(key),
         "n_blocks": n_blocks,
         "dtype": dtype,
-        "estimator": "neuron",
+        "estimator": "neuron (exponentially tilted)" if tilt else "neuron",
         "se_method": "delete-one-block jackknife",
     }
     ds = base_dataset(x, meta)
