@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import warnings
 
-import arviz_base as azb
 import arviz_stats as azs
 import jax
 import jax.numpy as jnp
@@ -15,13 +14,14 @@ import numpy as np
 import numpyro
 import numpyro.distributions as dist
 import scipy.stats
-import xarray as xr
 from jaxtyping import Array, Float
 from numpyro.infer import MCMC, NUTS, init_to_sample
 
 from .. import _validate as V
 from .._errors import NNFTError
+from .._keys import as_key
 from ..architectures import Architecture
+from . import _tree as T
 from ._collapsed import collapsed_regression, collapsible, hidden_site_names, readout_draws
 from ._data import check_xy
 
@@ -58,17 +58,6 @@ def bnn_regression(
         numpyro.sample("y", dist.Normal(f, sigma), obs=y)
 
 
-def _site_dims(arch: Architecture) -> dict[str, list[str]]:
-    return {
-        "f": ["obs_id"],
-        "y": ["obs_id"],
-        "f_test": ["test_id"],
-        "f_test_cmean": ["test_id"],
-        "f_test_cvar": ["test_id"],
-        "phi": ["point_id"],
-    }
-
-
 def _draw_readout(arch, samples, noise, x, y, xt, key, shape, batch: int = 1024) -> dict:
     """Exact conditional readout draws and conditional test moments for every posterior draw."""
     hid_names = hidden_site_names(arch)
@@ -83,25 +72,66 @@ def _draw_readout(arch, samples, noise, x, y, xt, key, shape, batch: int = 1024)
     return {k: np.concatenate([np.asarray(o[k]) for o in outs]).reshape(*shape, *outs[0][k].shape[1:]) for k in outs[0]}
 
 
+#: old spellings of run_nuts's arguments (one release, with a DeprecationWarning) -> NumPyro's names
+RENAMED = {"seed": "rng_key", "target_accept": "target_accept_prob", "progress": "progress_bar"}
+
+
+def _renamed(old_kwargs: dict, current: dict) -> dict:
+    for old, value in old_kwargs.items():
+        if old not in RENAMED:
+            raise NNFTError(f"run_nuts: unknown argument {old!r}; did you mean one of {sorted(RENAMED.values())}?")
+        new = RENAMED[old]
+        warnings.warn(
+            f"run_nuts({old}=...) is deprecated (removed in 0.2); use {new}=", DeprecationWarning, stacklevel=3
+        )
+        current[new] = value
+    return current
+
+
+def _check_nuts(arch, x, y, x_test, opts: dict):
+    xa, ya = check_xy(x, y)
+    if not isinstance(arch, Architecture):
+        raise NNFTError(f"arch: expected an Architecture, got {type(arch).__name__}")
+    if xa.shape[1] != arch.d:
+        raise NNFTError(f"x has input dimension {xa.shape[1]} but the architecture has d = {arch.d}")
+    xt = None if x_test is None else V.points("x_test", x_test, arch.d)
+    if opts["noise"] is not None:
+        opts["noise"] = V.positive("noise", opts["noise"])
+    V.positive("noise_prior_scale", opts["noise_prior_scale"])
+    for k in ("num_warmup", "num_samples", "max_tree_depth"):
+        opts[k] = V.integer(k, opts[k])
+    opts["num_chains"] = V.integer("num_chains", opts["num_chains"], minimum=2)
+    if opts["chain_method"] not in ("vectorized", "sequential", "parallel"):
+        raise NNFTError(f"chain_method: must be 'vectorized', 'sequential' or 'parallel', got {opts['chain_method']!r}")
+    tap = opts["target_accept_prob"]
+    if isinstance(tap, bool) or not isinstance(tap, (int, float, np.floating)) or not 0.5 <= float(tap) < 1.0:
+        raise NNFTError(f"target_accept_prob: must be a number in [0.5, 1), got {tap!r}")
+    opts["key"] = as_key(opts["rng_key"], "rng_key")
+    return xa, ya, xt
+
+
 def run_nuts(
     arch: Architecture,
     x,
     y,
     x_test=None,
     *,
+    rng_key=0,
     noise: float | None = None,
     noise_prior_scale: float = 1.0,
     num_warmup: int = 500,
     num_samples: int = 500,
     num_chains: int = 4,
-    seed: int = 0,
     chain_method: str = "vectorized",
-    target_accept: float = 0.9,
+    target_accept_prob: float = 0.9,
     max_tree_depth: int = 8,
-    progress: bool = False,
+    progress_bar: bool = False,
     collapse: bool | None = None,
+    **deprecated,
 ):
-    """Sample the width-`arch.width` Bayesian network posterior with NUTS.
+    """Sample the width-`arch.width` Bayesian network posterior with NUTS (NumPyro's argument
+    names: `rng_key` is an int seed or a JAX key; the old `seed`, `target_accept` and `progress`
+    still work for one release, with a `DeprecationWarning`).
 
     With `collapse` (the default for architectures with i.i.d. neurons) NUTS samples the
     hidden layer and sigma with the Gaussian readout integrated out, and the readout is then
@@ -109,29 +139,20 @@ def run_nuts(
     conditional predictive moments `f_test_cmean`, `f_test_cvar` used for Rao-Blackwellised
     predictive estimates. `collapse=False` samples every weight with NUTS.
 
-    Returns an ArviZ DataTree with posterior (including `f`, `f_test`, `sigma`),
-    posterior_predictive (`y`), log_likelihood, sample_stats and observed_data. Its
-    attrs record the diagnostics: `rhat_max` and `ess_bulk_min` over the identified
+    Returns an ArviZ DataTree in ArviZ's conventions: posterior (weights with dims `neuron`,
+    `input_dim`, ...; `f` on `point`, `f_test` on `test_point`, the points as coordinates in
+    d = 1; `sigma`), posterior_predictive (`y`), log_likelihood, sample_stats (energy,
+    diverging, n_steps, acceptance_rate, step_size, lp, tree_depth), observed_data (y) and
+    constant_data (x, x_test). Its attrs record the architecture's parameters, the library
+    version and the diagnostics: `rhat_max` and `ess_bulk_min` over the identified
     quantities (f, f_test and a sampled sigma; the weights themselves are identified
     only up to the network's symmetries, their `rhat_max_weights` is informational),
     `divergences`, and `warnings` (empty when the run is clean).
     """
-    xa, ya = check_xy(x, y)
-    if not isinstance(arch, Architecture):
-        raise NNFTError(f"arch: expected an Architecture, got {type(arch).__name__}")
-    if xa.shape[1] != arch.d:
-        raise NNFTError(f"x has input dimension {xa.shape[1]} but the architecture has d = {arch.d}")
-    xt = None if x_test is None else V.points("x_test", x_test, arch.d)
-    if noise is not None:
-        noise = V.positive("noise", noise)
-    V.positive("noise_prior_scale", noise_prior_scale)
-    V.integer("num_warmup", num_warmup)
-    V.integer("num_samples", num_samples)
-    V.integer("num_chains", num_chains, minimum=2)
-    if chain_method not in ("vectorized", "sequential", "parallel"):
-        raise NNFTError(f"chain_method: must be 'vectorized', 'sequential' or 'parallel', got {chain_method!r}")
-    if not 0.5 <= float(target_accept) < 1.0:
-        raise NNFTError(f"target_accept: must be in [0.5, 1), got {target_accept!r}")
+    opts = _renamed(deprecated, dict(locals()))
+    xa, ya, xt = _check_nuts(arch, x, y, x_test, opts)
+    noise, noise_prior_scale = opts["noise"], opts["noise_prior_scale"]
+    num_chains, num_samples = opts["num_chains"], opts["num_samples"]
 
     collapse = collapsible(arch) if collapse is None else bool(collapse)
     if collapse and not collapsible(arch):
@@ -139,66 +160,68 @@ def run_nuts(
     xj, yj = jnp.asarray(xa), jnp.asarray(ya)
     xtj = jnp.asarray(xa[:1] if xt is None else xt)
     model = collapsed_regression if collapse else bnn_regression
-    kernel = NUTS(model, target_accept_prob=target_accept, max_tree_depth=max_tree_depth, init_strategy=init_to_sample)
+    kernel = NUTS(
+        model,
+        target_accept_prob=float(opts["target_accept_prob"]),
+        max_tree_depth=opts["max_tree_depth"],
+        init_strategy=init_to_sample,
+    )
     mcmc = MCMC(
         kernel,
-        num_warmup=num_warmup,
+        num_warmup=opts["num_warmup"],
         num_samples=num_samples,
         num_chains=num_chains,
-        chain_method=chain_method,
-        progress_bar=progress,
+        chain_method=opts["chain_method"],
+        progress_bar=bool(opts["progress_bar"]),
     )
-    k_run, k_pp, k_read = jax.random.split(jax.random.key(seed), 3)
+    k_run, k_pp, k_read = jax.random.split(opts["key"], 3)
     args = (
         (arch, xj, yj, noise, noise_prior_scale)
         if collapse
         else (arch, xj, yj, xtj if xt is not None else None, noise, noise_prior_scale)
     )
-    mcmc.run(k_run, *args, extra_fields=("diverging",))
+    mcmc.run(k_run, *args, extra_fields=T.EXTRA_FIELDS)
     samples = mcmc.get_samples(group_by_chain=True)
     samples.pop("phi", None)
     shape = (num_chains, num_samples)
     if collapse:
         samples.update(_draw_readout(arch, samples, noise, xj, yj, xtj, k_read, shape))
+        loo = np.asarray(samples.pop("loo_loglik"))  # a log density, not a posterior variable
     f = np.asarray(samples["f"])
     sig = np.asarray(samples["sigma"])[..., None] if noise is None else noise
     # posterior predictive y ~ Normal(f, sigma), drawn directly from the sampled f and sigma
     eps = np.random.default_rng(np.asarray(jax.random.key_data(k_pp)).ravel()).standard_normal(f.shape)
     pp = {"y": f + sig * eps}
-    coords = {"obs_id": np.arange(xa.shape[0]), **({} if xt is None else {"test_id": np.arange(xt.shape[0])})}
-    dt = azb.from_numpyro(
-        mcmc, posterior_predictive=pp, log_likelihood=not collapse, dims=_site_dims(arch), coords=coords
-    )
+    coords = T.point_coords(xa, xt)
+    dims = T.site_dims(arch, samples)
+    dt = T.from_mcmc(mcmc, pp, dims, coords, log_likelihood=not collapse)
     if collapse:
         post = dt.posterior.to_dataset()
-        loo = samples.pop("loo_loglik")
         extra = {k: v for k, v in samples.items() if k not in post and (xt is not None or not k.startswith("f_test"))}
-        dims = _site_dims(arch)
-        for k, v in extra.items():
-            post[k] = (("chain", "draw", *dims.get(k, [f"{k}_dim_{i}" for i in range(v.ndim - 2)])), np.asarray(v))
-        dt["posterior"] = post.assign_coords(coords)
-        ll = scipy.stats.norm.logpdf(ya, f, sig)
-        dt["log_likelihood"] = xr.Dataset({"y": (("chain", "draw", "obs_id"), ll)}, coords=post.coords)
+        dt = T.with_extra_posterior(dt, extra, dims, coords)
+        dt["log_likelihood"] = T.per_point(scipy.stats.norm.logpdf(ya, f, sig), coords)
         # log p(y_i | y_-i, hidden, sigma), readout integrated out: what `psis_loo` uses when present
-        dt["log_likelihood_integrated"] = xr.Dataset(
-            {"y": (("chain", "draw", "obs_id"), np.asarray(loo))},
-            coords=post.coords,
-            attrs={"meaning": "log p(y_i | y_-i, hidden layer, sigma) with the Gaussian readout integrated out"},
+        dt["log_likelihood_integrated"] = T.per_point(
+            loo, coords, "log p(y_i | y_-i, hidden layer, sigma) with the Gaussian readout integrated out"
         )
-        # the collapsed model observes y as one multivariate site; keep the per-point layout
-        dt["observed_data"] = xr.Dataset({"y": (("obs_id",), ya)}, coords={"obs_id": coords["obs_id"]})
     if "phi" in dt.posterior:
         dt["posterior"] = dt.posterior.to_dataset().drop_vars("phi")
+    if xt is None and "f_test" in dt.posterior:
+        dt["posterior"] = dt.posterior.to_dataset().drop_vars("f_test")
+    for name, ds in T.inputs_groups(xa, ya, xt, coords).items():
+        dt[name] = ds
     diag = diagnostics(dt, identified=["f", "f_test"] + (["sigma"] if noise is None else []))
+    key_attr = opts["rng_key"] if isinstance(opts["rng_key"], (int, np.integer)) else "a JAX key"
     dt.attrs.update(
         {
-            "architecture": arch.name,
+            **T.arch_attrs(arch),
             "width": int(getattr(arch, "width", 0)),
             "noise_fixed": float(noise) if noise is not None else "sampled",
             "num_chains": int(num_chains),
             "num_samples": int(num_samples),
-            "num_warmup": int(num_warmup),
-            "seed": int(seed),
+            "num_warmup": int(opts["num_warmup"]),
+            "rng_key": str(key_attr),
+            "collapsed": int(collapse),
             **diag,
         }
     )
