@@ -46,22 +46,22 @@ def test_khat_flag_thresholds():
 
 def test_streaming_khat_equals_arviz_on_the_full_sample():
     """The top-M tail kept in chunks across blocks gives exactly arviz-stats' k-hat of the full sample."""
-    n, key = 3000, jax.random.key(5)
+    n, key = 2000, jax.random.key(5)
 
     def sample(keys):  # heavy-tailed (Student t, 2 dof: k = 0.5 for |y|, r/2 for |y|^r), 3 points
         return jax.vmap(lambda k: jax.random.t(k, 2.0, (3,), np.float64))(keys)
 
-    basis = MonomialBasis.full(3, 6)
+    basis = MonomialBasis.full(3, 4)
     ms = stream_moment_sums(sample, n, key, basis, n_blocks=16, chunk=100, progress=False)
     keys = jax.vmap(lambda i: jax.random.fold_in(key, i))(np.arange(n, dtype=np.uint32))
     phi = jax.jit(sample)(keys)
     series = np.asarray(jax.jit(lambda p: jnp.abs(jnp.concatenate([p, p.sum(1, keepdims=True)], 1)).T)(phi))
-    for r in range(1, 7):
+    for r in range(1, 5):
         full = array_stats.pareto_khat(series**r, chain_axis=None, draw_axis=-1, r_eff=1.0, tail="right")
         assert ms.khat[r] == np.max(full), r
-    assert ms.khat[1] < 0.7 < ms.khat[6]
+    assert ms.khat[1] < 0.7 < ms.khat[4]
     # the host-side merge keeps the same tail as a sort of everything
-    top = merge_top(merge_top(None, series[:, :1000], keep_size(n)), series[:, 1000:], keep_size(n))
+    top = merge_top(merge_top(None, series[:, :700], keep_size(n)), series[:, 700:], keep_size(n))
     np.testing.assert_array_equal(np.sort(top, 1), np.sort(series, 1)[:, -keep_size(n) :])
     np.testing.assert_array_equal(np.sort(ms.tails, 1), np.sort(top, 1))
 
@@ -69,12 +69,12 @@ def test_streaming_khat_equals_arviz_on_the_full_sample():
 def test_heavy_tailed_ensemble_is_flagged_and_relunet_is_not():
     gauss = nn.GaussNet(width=10, d=1)
     with pytest.warns(UserWarning, match="order 6"):
-        ds = ensemble_correlators(gauss, REPORT_X[[0, 5]], 20_000, key=1, progress=False)
+        ds = ensemble_correlators(gauss, REPORT_X[[0, 5]], 10_000, key=1, progress=False)
     assert float(ds.G6c_khat) > 0.7 and ds.G6c_khat.attrs["flag"] == "unreliable"
     relu = nn.ReLUNet(width=10, d=1)
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # ReLUNet predicts nothing: no warning
-        ds = ensemble_correlators(relu, np.array([0.2, 0.6, 1.0]), 20_000, key=1, max_order=4, progress=False)
+        ds = ensemble_correlators(relu, np.array([0.2, 0.6, 1.0]), 10_000, key=1, max_order=4, progress=False)
     for v in ("G2", "G2c", "G4", "G4c"):
         assert float(ds[f"{v}_khat"]) < 0.5 and ds[f"{v}_khat"].attrs["flag"] == "ok", v
 
@@ -101,7 +101,7 @@ def test_gaussnet_g2_far_out_is_right_or_flagged(sw, x):
     pts = np.array([x])
     kernel = float(np.asarray(arch.nngp_kernel(pts[:, None], pts[:, None]))[0, 0])
     with pytest.warns(UserWarning, match="heavy-tailed"):
-        ds = ensemble_correlators(arch, pts, 20_000, key=2, max_order=2, progress=False)
+        ds = ensemble_correlators(arch, pts, 10_000, key=2, max_order=2, progress=False)
     z = abs(float(ds.G2[0, 0]) - kernel) / float(ds.G2_se[0, 0])
     assert z <= se_threshold(1, 4.0, 63) or khat_flag(float(ds.G2_khat)) != "ok", (z, float(ds.G2_khat))
     two = np.array([x - 0.05, x + 0.05])
@@ -117,7 +117,7 @@ def test_tilted_gaussnet_matches_exact_at_the_report_points():
     width = 2
     arch = nn.GaussNet(width=width, d=1)
     s = arch.readout_std
-    ds, ms = neuron_correlators(arch, REPORT_X, 20_000, key=4, progress=False, return_sums=True)
+    ds, ms = neuron_correlators(arch, REPORT_X, 8_192, key=4, progress=False, return_sums=True)
     for r in (4, 6):
         assert float(ds[f"G{r}c_khat"]) < 0.5, r
         t = sorted_tuples(len(REPORT_X), r)
@@ -129,5 +129,5 @@ def test_tilted_gaussnet_matches_exact_at_the_report_points():
         se = ds[f"G{r}c_se"].sel(width=width).values
         assert_within_se(est, se, exact, 64, unique=sorted_unique(exact.shape), what=f"tilted G{r}c")
     with pytest.warns(UserWarning, match="neuron-level"):
-        plain = neuron_correlators(arch, REPORT_X, 4_000, key=4, max_order=6, progress=False, tilt=False)
+        plain = neuron_correlators(arch, REPORT_X[[0, 5]], 4_000, key=4, max_order=6, progress=False, tilt=False)
     assert khat_flag(float(plain.G6c_khat)) == "unreliable"
