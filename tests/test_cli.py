@@ -122,46 +122,58 @@ def test_set_and_small_run_end_to_end(tmp_path):
     ).read_text()
 
 
-def test_reports_are_atomic_never_mixed(tmp_path, capsys):
+def _kind(monkeypatch, name: str, run) -> None:
+    """Register a throwaway recipe kind (no compute: the report mechanics alone)."""
+    R.recipe_kinds()  # the built-in kinds first, then the throwaway one
+    schema = R.Table({"label": R.Str()}).extend(**R.COMMON)
+    monkeypatch.setitem(R._KINDS, name, R.RecipeKind(name, run, schema, {}, "test kind"))
+
+
+def _plots(spec, out, progress):
+    (Path(out) / f"scaling_{spec['label']}.png").write_bytes(b"png")
+    (Path(out) / "summary.md").write_text(spec["label"])
+    return {}
+
+
+def test_reports_are_atomic_never_mixed(tmp_path, monkeypatch, capsys):
+    _kind(monkeypatch, "plots", _plots)
     out = tmp_path / "rep"
-    assert main(["run", str(_write(tmp_path, TINY.format(arch="ErfNet"))), "--out", str(out), "--quiet"]) == 0
-    first = (out / "summary.md").read_text()
-    erf = str(_write(tmp_path, TINY.format(arch="ErfNet") + 'label = "second"\n', "erf.toml"))
-    assert main(["run", erf, "--out", str(out), "--quiet"]) == 2
-    assert "--force" in _err(capsys) and (out / "summary.md").read_text() == first
-    assert main(["run", erf, "--out", str(out), "--quiet", "--force"]) == 0
-    assert (out / "scaling_second.png").is_file() and not (out / "scaling_ErfNet.png").exists()
+    erf = str(_write(tmp_path, 'kind = "plots"\nlabel = "ErfNet"\n', "erf.toml"))
+    relu = str(_write(tmp_path, 'kind = "plots"\nlabel = "ReLUNet"\n', "relu.toml"))
+    assert main(["run", erf, "--out", str(out), "--quiet"]) == 0
+    assert main(["run", relu, "--out", str(out), "--quiet"]) == 2
+    assert "--force" in _err(capsys) and (out / "summary.md").read_text() == "ErfNet"
+    assert main(["run", relu, "--out", str(out), "--quiet", "--force"]) == 0
+    assert sorted(p.name for p in out.iterdir()) == [".nnft_report.json", "scaling_ReLUNet.png", "summary.md"]
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".rep.")]
     (tmp_path / "mine").mkdir()
     (tmp_path / "mine" / "notes.txt").write_text("keep")
-    assert main(["run", erf, "--out", str(tmp_path / "mine"), "--quiet", "--force"]) == 2
+    assert main(["run", relu, "--out", str(tmp_path / "mine"), "--quiet", "--force"]) == 2
     assert "not an nnft report" in _err(capsys) and (tmp_path / "mine" / "notes.txt").read_text() == "keep"
 
 
-def _failing_kind(monkeypatch, exc: Exception, seen: list):
-    def run(spec, out, progress):
-        seen.append(sorted(p.name for p in Path(out).parent.glob("rep/*")))
-        (Path(out) / "summary.md").write_text("half")
-        raise exc
-
-    kind = R.RecipeKind("crash", run, R.Table({}).extend(**R.COMMON), {}, "")
-    R.recipe_kinds()  # the built-in kinds first, then the throwaway one
-    monkeypatch.setitem(R._KINDS, "crash", kind)
-
-
 def test_a_failed_run_leaves_the_old_report_intact(tmp_path, monkeypatch, capsys):
+    _kind(monkeypatch, "plots", _plots)
     out = tmp_path / "rep"
-    assert main(["run", str(_write(tmp_path, TINY.format(arch="ErfNet"))), "--out", str(out), "--quiet"]) == 0
+    assert main(["run", str(_write(tmp_path, 'kind = "plots"\nlabel = "old"\n')), "--out", str(out)]) == 0
     before = {p.name: p.read_bytes() for p in out.iterdir()}
     seen: list = []
-    _failing_kind(monkeypatch, NNFTError("bad value"), seen)
-    crash = str(_write(tmp_path, 'kind = "crash"\n', "crash.toml"))
-    assert main(["run", crash, "--out", str(out), "--force"]) == 2
-    err = _err(capsys)
-    assert err == "nnft: error: bad value\n"  # an NNFTError never shows a traceback
-    _failing_kind(monkeypatch, RuntimeError("a bug"), seen)
+
+    def crash(exc):
+        def run(spec, tmp, progress):
+            seen.append(sorted(p.name for p in out.iterdir()))
+            _plots({"label": "new"}, tmp, progress)
+            raise exc
+
+        return run
+
+    crash_recipe = str(_write(tmp_path, 'kind = "crash"\n', "crash.toml"))
+    _kind(monkeypatch, "crash", crash(NNFTError("bad value")))
+    assert main(["run", crash_recipe, "--out", str(out), "--force"]) == 2
+    assert _err(capsys) == "nnft: error: bad value\n"  # an NNFTError never shows a traceback
+    _kind(monkeypatch, "crash", crash(RuntimeError("a bug")))
     with pytest.raises(RuntimeError, match="a bug"):  # an unexpected exception does (a bug report)
-        main(["run", crash, "--out", str(out), "--force"])
+        main(["run", crash_recipe, "--out", str(out), "--force"])
     assert seen[0] == sorted(before)  # while the runner ran, the old report was complete in place
     assert {p.name: p.read_bytes() for p in out.iterdir()} == before
     assert not [p for p in tmp_path.iterdir() if ".partial-" in p.name]
@@ -221,3 +233,36 @@ def test_plot_functions_return_their_figure_and_take_ax():
         assert fn(*args, ax=ax) is fig and ax.get_xlabel() and ax.get_title()
         assert fn(*args).axes, fn.__name__
         plt.close("all")
+
+
+def test_a_killed_run_leaves_the_old_report_intact(tmp_path):
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    out = tmp_path / "rep"
+    out.mkdir()
+    (out / "summary.md").write_text("old report")
+    (out / ".nnft_report.json").write_text("{}")
+    slow = TINY.format(arch="ErfNet").replace("n_nets = 4000", "n_nets = 100000000")
+    cmd = [sys.executable, "-m", "nnft_ppl.cli", "run", str(_write(tmp_path, slow)), "--out", str(out), "--force"]
+    proc = subprocess.Popen([*cmd, "--quiet"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 120
+        while not list(tmp_path.glob(".rep.partial-*")) and time.monotonic() < deadline and proc.poll() is None:
+            time.sleep(0.2)
+        assert list(tmp_path.glob(".rep.partial-*")), "the run never started writing"
+    finally:
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+    assert sorted(p.name for p in out.iterdir()) == [".nnft_report.json", "summary.md"]
+    assert (out / "summary.md").read_text() == "old report"
+
+
+def test_runner_modules_are_imported_explicitly(monkeypatch):
+    import sys
+
+    monkeypatch.setitem(sys.modules, "nnft_ppl.gp.recipes", None)  # a runner module that fails to import
+    with pytest.raises(ImportError):
+        R.recipe_kinds()  # is an error, not a kind silently missing
