@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import abc
 import dataclasses
+import math
 from collections.abc import Callable
 from typing import Any
 
@@ -42,16 +43,19 @@ class Int(Field):
     """An integer (a float, even 3.0, is refused: widths and counts are never truncated)."""
 
     lo: int | None = None
+    hi: int | None = None
 
     def check(self, value, where):
         if isinstance(value, bool) or not isinstance(value, int):
             raise _fail(where, self.describe(), value)
-        if self.lo is not None and value < self.lo:
-            raise NNFTError(f"{where} must be >= {self.lo}, got {value}")
+        if (self.lo is not None and value < self.lo) or (self.hi is not None and value > self.hi):
+            raise NNFTError(f"{where} must be {self.describe()}, got {value}")
         return value
 
     def describe(self):
-        return "an integer" + (f" >= {self.lo}" if self.lo is not None else "")
+        lo = f" >= {self.lo}" if self.lo is not None else ""
+        hi = f"{' and' if lo else ''} <= {self.hi}" if self.hi is not None else ""
+        return "an integer" + lo + hi
 
 
 @dataclasses.dataclass(frozen=True)
@@ -63,6 +67,8 @@ class Float(Field):
     def check(self, value, where):
         if isinstance(value, bool) or not isinstance(value, int | float):
             raise _fail(where, self.describe(), value)
+        if not math.isfinite(value):
+            raise NNFTError(f"{where} must be finite, got {value}")
         if self.positive and not value > 0:
             raise NNFTError(f"{where} must be > 0, got {value}")
         return float(value)

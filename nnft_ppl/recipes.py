@@ -21,7 +21,8 @@ from ._schema import Int, Str, Table
 
 _ROOT = Path(__file__).resolve().parent.parent
 #: keys every recipe may have
-COMMON = {"kind": Str(), "description": Str(), "seed": Int(lo=0)}
+SEED = Int(lo=0, hi=2**32 - 1)
+COMMON = {"kind": Str(), "description": Str(), "seed": SEED}
 
 
 @dataclasses.dataclass(frozen=True)

@@ -266,3 +266,78 @@ def test_runner_modules_are_imported_explicitly(monkeypatch):
     monkeypatch.setitem(sys.modules, "nnft_ppl.gp.recipes", None)  # a runner module that fails to import
     with pytest.raises(ImportError):
         R.recipe_kinds()  # is an error, not a kind silently missing
+
+
+def _toml_values():
+    from hypothesis import strategies as st
+
+    scalar = st.one_of(
+        st.integers(-(2**70), 2**70),
+        st.floats(allow_nan=True, allow_infinity=True),
+        st.booleans(),
+        st.text(max_size=5),
+    )
+    return st.recursive(
+        scalar,
+        lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=4), inner, max_size=3),
+        max_leaves=6,
+    )
+
+
+def _toml(value) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float):
+        return {float("inf"): "inf", float("-inf"): "-inf"}.get(value, "nan" if value != value else repr(value))
+    if isinstance(value, str):
+        return '"' + value.encode("unicode_escape").decode().replace('"', '\\"') + '"'
+    if isinstance(value, list):
+        return "[" + ", ".join(_toml(v) for v in value) + "]"
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{_toml(k)} = {_toml(v)}" for k, v in value.items()) + "}"
+    return str(value)
+
+
+def test_fuzzed_overrides_are_accepted_or_refused_cleanly():
+    """Any `--set` on any shipped recipe either validates or is an `NNFTError`, never another exception."""
+    from hypothesis import HealthCheck, given, settings
+    from hypothesis import strategies as st
+
+    names = sorted(p.stem for p in Path(str(R.recipes_folder())).glob("*.toml"))
+    keys = st.sampled_from(
+        [
+            "seed",
+            "widths",
+            "n_nets",
+            "fit.num_iters",
+            "fit.noise",
+            "architecture.params.width",
+            "architecture.name",
+            "ensembles.0.x",
+            "ensembles.0.architecture",
+            "ensembles.*.n",
+            "sampler.num_chains",
+            "scan.lam",
+            "datasets.synthetic.n",
+            "quadrature.box",
+            "power.mu",
+            "n_grid",
+            "alpha",
+            "nuts.num_warmup",
+            "x.y",
+        ]
+    )
+
+    @settings(max_examples=150, derandomize=True, deadline=None, suppress_health_check=list(HealthCheck))
+    @given(st.sampled_from(names), keys, _toml_values())
+    def check(name, key, value):
+        try:
+            spec = R.load_recipe(name, [f"{key}={_toml(value)}"])
+        except NNFTError:
+            return
+        assert isinstance(spec, dict) and spec["kind"]
+
+    R.recipe_kinds()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        check()

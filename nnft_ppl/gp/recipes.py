@@ -12,7 +12,7 @@ import xarray as xr
 from .._errors import NNFTError
 from .._schema import Arch, Bool, Float, Int, List, Str, Table
 from ..architectures import make_architecture
-from ..recipes import register_recipe
+from ..recipes import SEED, register_recipe
 from ..theory import fit_width_scaling
 from ._compare import compare_widths, plot_comparison
 from ._data import input_grid, load_dataset
@@ -20,8 +20,8 @@ from ._fit import fit_gp
 
 DATASETS = Table(
     {
-        "synthetic": Table({"n": Int(lo=1), "noise": Float(positive=True), "seed": Int(lo=0)}),
-        "diabetes_bmi": Table({"n": Int(lo=1), "seed": Int(lo=0)}),
+        "synthetic": Table({"n": Int(lo=1), "noise": Float(positive=True), "seed": SEED}),
+        "diabetes_bmi": Table({"n": Int(lo=1), "seed": SEED}),
     }
 )
 FIT = Table(

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from .._schema import Arch, Bool, Either, Float, Int, List, Map, Str, Table
-from ..recipes import register_recipe
+from ..recipes import SEED, register_recipe
 from ._core import DEFAULT_ALPHA
 from .report import build_model, power_scan, power_table_report, run_ensemble, table, write_report
 
@@ -14,7 +14,7 @@ ENSEMBLE = Table(
         "name": Str(),
         "architecture": Arch(names=None, build=build_model),
         "n": Int(lo=2),
-        "seed": Int(lo=0),
+        "seed": SEED,
         "n_points": Int(lo=1),
         "deform": Map(Float()),  # potential terms, e.g. { phi4 = 2.4 }
         "distances": List(Float(positive=True), min_len=1),
@@ -31,7 +31,7 @@ SCHEMA = Table(
                 "n": Int(lo=2),
                 "n_points": Int(lo=1),
                 "mu": List(Float(), min_len=1),
-                "seed": Int(lo=0),
+                "seed": SEED,
                 "table": Bool(),
                 "table_n": Int(lo=2),
             }
