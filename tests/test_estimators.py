@@ -138,22 +138,6 @@ def test_kstatistics_unbiased_at_tiny_n():
     assert abs(vals.mean() - exact) <= 4 * vals.std(ddof=1) / np.sqrt(len(vals))
 
 
-def test_checkpoint_resumes_without_recomputing(tmp_path):
-    arch = make_architecture("ErfNet", width=3)
-    ck = tmp_path / "ck.npz"
-    full = ensemble_correlators(arch, POINTS_1D[:3], 4000, key=4, max_order=4, progress=False)
-    first = ensemble_correlators(arch, POINTS_1D[:3], 4000, key=4, max_order=4, progress=False, checkpoint=ck)
-    z = dict(np.load(ck))
-    z["done"][10:] = False  # pretend the run stopped after 10 blocks
-    z["sums"][10:] = np.nan  # work after the stop is gone; NaN would leak if it were reused
-    np.savez(ck, **z)
-    resumed = ensemble_correlators(arch, POINTS_1D[:3], 4000, key=4, max_order=4, progress=False, checkpoint=ck)
-    np.testing.assert_allclose(resumed.G4c.values, full.G4c.values, rtol=1e-12)
-    np.testing.assert_allclose(first.G4c.values, full.G4c.values, rtol=1e-12)
-    with pytest.raises(NNFTError, match="checkpoint"):
-        ensemble_correlators(arch, POINTS_1D[:3], 4000, key=5, max_order=4, progress=False, checkpoint=ck)
-
-
 def test_netcdf_round_trip(tmp_path):
     ds = ensemble_correlators(make_architecture("CosNet", width=3), POINTS_1D[:3], 2000, key=1, progress=False)
     ds.to_netcdf(tmp_path / "r.nc", engine="h5netcdf")

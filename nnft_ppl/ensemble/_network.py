@@ -13,6 +13,7 @@ from .._keys import as_dtype
 from .._tensors import sorted_tuples
 from ..architectures import Architecture
 from ._basis import MonomialBasis
+from ._checkpoint import fingerprint
 from ._dataset import add_full, add_khat, add_tuples, base_dataset
 from ._estimate import cumulants, moments
 from ._stream import as_key, key_fingerprint, stream_moment_sums
@@ -37,6 +38,20 @@ def check_common(arch, x, n, name_n, max_order, n_blocks, dtype):
     n_blocks = min(n_blocks, n // 4)
     as_dtype(dtype)
     return x, n, max_order, n_blocks
+
+
+def check_tuples(tuples, max_order: int) -> list[tuple[int, ...]]:
+    """Requested index tuples as tuples of ints; an order above `max_order` (or empty) is refused."""
+    try:
+        out = [tuple(int(i) for i in t) for t in tuples]
+    except (TypeError, ValueError) as e:
+        raise NNFTError(f"tuples: expected a list of index tuples, got {tuples!r}") from e
+    if not out:
+        raise NNFTError("tuples: no index tuples given")
+    bad = [t for t in out if not 1 <= len(t) <= max_order]
+    if bad:
+        raise NNFTError(f"tuples: {bad[:3]} have orders outside 1..max_order = {max_order}; raise max_order")
+    return out
 
 
 def default_chunk(arch, n_points: int) -> int:
@@ -81,6 +96,8 @@ def ensemble_correlators(
     x, n_nets, max_order, n_blocks = check_common(arch, x, n_nets, "n_nets", max_order, n_blocks, dtype)
     key = as_key(key)
     p = x.shape[0]
+    if tuples is not None:
+        tuples = check_tuples(tuples, max_order)
     basis = MonomialBasis.full(p, max_order) if tuples is None else MonomialBasis.from_tuples(p, tuples)
     predicted = arch.predicted_khat(x, range(1, basis.max_order + 1), n_nets)
     _tails.warn_heavy(predicted, "network-level")
@@ -107,7 +124,9 @@ def ensemble_correlators(
         progress=progress,
         desc=f"{arch.name} N={getattr(arch, 'width', '-')}",
         checkpoint=checkpoint,
-        fingerprint={"x": x.tolist(), **meta},
+        fingerprint=None
+        if checkpoint is None
+        else fingerprint(arch, x, dtype=dtype, estimator="network", max_order=max_order, sampler="sample_fields"),
         cache_key=(arch, xj.tobytes(), dtype, "network"),
     )
     ms = ms._replace(khat=_tails.with_prediction(ms.khat, predicted))

@@ -12,7 +12,6 @@ import hashlib
 import json
 import os
 from collections.abc import Callable
-from pathlib import Path
 from typing import NamedTuple
 
 import jax
@@ -24,6 +23,7 @@ from .. import _tails
 from .._errors import NNFTError
 from .._keys import as_key  # noqa: F401  (re-exported: the one key normaliser)
 from ._basis import MonomialBasis
+from ._checkpoint import CheckpointStore
 
 
 class MomentSums(NamedTuple):
@@ -73,33 +73,22 @@ def stream_moment_sums(
     edges = [b * n // n_blocks for b in range(n_blocks + 1)]
     sums = np.zeros((n_blocks, basis.size))
     counts = np.diff(edges).astype(np.int64)
-    done = np.zeros(n_blocks, bool)
     keep = _tails.keep_size(n)
-    tails = None
-    ck_path, tag = None, None
+    n_series = basis.n_points + 1
+    store = None
     if checkpoint is not None:
-        ck_path = Path(checkpoint)
-        tag = hashlib.sha256(
-            json.dumps(
-                {**(fingerprint or {}), "n": n, "B": n_blocks, "K": basis.size, "key": key_fingerprint(key)},
-                sort_keys=True,
-                default=str,
-            ).encode()
-        ).hexdigest()
-        if ck_path.exists():
-            with np.load(ck_path) as z:
-                if str(z["tag"]) != tag:
-                    raise NNFTError(
-                        f"checkpoint: {ck_path} was written by a different run; remove it or pick another path"
-                    )
-                sums, done = z["sums"].copy(), z["done"].copy()
-                tails = z["tails"].copy() if "tails" in z.files else None
+        comps = {"n": n, "n_blocks": n_blocks, "tuples": [list(t) for t in basis.index], "key": key_fingerprint(key)}
+        store = CheckpointStore(checkpoint, {**(fingerprint or {}), **_ck_fingerprint(comps)})
+        sums, done, block_tails = store.load(n_blocks, basis.size, (n_series, keep))  # before any block runs
+    else:
+        sums, done, block_tails = np.zeros((n_blocks, basis.size)), np.zeros(n_blocks, bool), {}
+    tails = None
+    for t in block_tails.values():
+        tails = _tails.merge_top(tails, t, keep)
 
     chunk = min(chunk, -(-n // n_blocks))  # a chunk never spans blocks: no larger than one block
     step = _compiled_step(sample_fn, basis, chunk, cache_key, keep)
-    kept = np.full((basis.n_points + 1, keep), -1.0)  # -1 sorts below every |y|
-    if tails is not None:
-        kept[:, : tails.shape[1]] = tails
+    fresh = np.full((n_series, keep), -1.0)  # -1 sorts below every |y|
 
     bar = tqdm(
         total=n,
@@ -113,25 +102,27 @@ def stream_moment_sums(
     for b in range(n_blocks):
         if done[b]:
             continue
-        acc = None
+        acc, kept = None, fresh
         for start in range(edges[b], edges[b + 1], chunk):
             count = min(chunk, edges[b + 1] - start)
             part, kept = step(key, jnp.uint32(start), count, kept)
             acc = part if acc is None else jax.tree.map(jnp.add, acc, part)
             bar.update(count)
         sums[b] = basis.flatten(acc)
-        tails = np.asarray(kept)
         if not np.all(np.isfinite(sums[b])):
             raise NNFTError(f"{desc}: non-finite field values in block {b}; check the parameter scales")
+        kept = np.asarray(kept)  # this block's own largest |y|: blocks merge exactly in any order
+        tails = _tails.merge_top(tails, kept, keep)
         done[b] = True
-        if ck_path is not None:
-            tmp = ck_path.with_suffix(".tmp.npz")
-            np.savez(tmp, sums=sums, done=done, tag=tag, tails=tails)
-            os.replace(tmp, ck_path)
+        if store is not None:
+            store.save_block(b, sums[b], kept)
     bar.close()
-    tails = np.asarray(kept)
     khat = {r: _tails.max_khat(tails, n, r) for r in range(1, basis.max_order + 1)}
     return MomentSums(basis, sums, counts, tails, khat)
+
+
+def _ck_fingerprint(comps: dict) -> dict[str, str]:
+    return {k: hashlib.sha256(json.dumps(v, sort_keys=True).encode()).hexdigest()[:24] for k, v in comps.items()}
 
 
 _STEPS: dict = {}
