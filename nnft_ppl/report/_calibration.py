@@ -1,0 +1,171 @@
+"""Calibration over seeds: do the ensemble estimators' 95% intervals cover the exact value 95%
+of the time?
+
+One run of `n_seeds * n_per_seed` networks is split into `n_seeds` independent replicas (seed s
+owns networks s * n_per_seed ... (s + 1) * n_per_seed - 1, each drawn from its own key), each
+with its own `n_blocks`-block jackknife. The networks are those `ensemble_correlators` draws
+from the same key (sample i from `fold_in(key, i)`); the block sums come out of one vectorised
+pass instead of the streaming loop, which thousands of tiny blocks would spend on dispatch.
+Per replica and order the observable is the smeared cumulant sum_{i..} G_r(x_i, ...) (G2 as a
+moment, G4c and G6c as k-statistics); its interval is estimate ± t_{0.975, B-1} SE, compared
+with `theory.exact_connected`.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from scipy import stats
+
+from .. import _tails
+from .. import _validate as V
+from .._errors import NNFTError
+from .._tails import khat_flag
+from ..architectures import Architecture
+from ..ensemble import MomentSums, MonomialBasis, cumulants, moments, sorted_tuples, tensor_sum
+from ..ensemble._stream import as_key
+from ..theory import exact_connected
+
+
+class Calibration(NamedTuple):
+    """Per seed: `estimate`, `se` and `exact` of one order's smeared cumulant; the k-hat of that
+    order's summands (`khat`: the median over seeds of each seed's own k-hat, what a run of one
+    seed's size reports; `khat_pooled`: from all seeds' networks together) and the jackknife
+    dof. Coverage and z follow from them."""
+
+    order: int
+    estimate: np.ndarray
+    se: np.ndarray
+    exact: float
+    khat: float
+    khat_pooled: float
+    dof: int
+
+    @property
+    def z(self) -> np.ndarray:
+        return (self.estimate - self.exact) / self.se
+
+    def coverage(self, level: float = 0.95, se_scale: float = 1.0) -> tuple[float, float]:
+        """Fraction of intervals estimate ± t SE (SE times `se_scale`) that contain the exact value,
+        and its binomial standard error at the nominal `level`."""
+        q = stats.t.ppf(0.5 + level / 2, self.dof)
+        cov = float(np.mean(np.abs(self.z) <= q * se_scale))
+        return cov, float(np.sqrt(level * (1 - level) / self.z.size))
+
+    def summary(self) -> dict:
+        """Coverage with its binomial SE, the z distribution (mean, sd, P(|z| > 3)) and k-hat."""
+        cov, cov_se = self.coverage()
+        z = self.z
+        return {
+            "order": self.order,
+            "n_seeds": int(z.size),
+            "coverage": cov,
+            "coverage_se": cov_se,
+            "z_mean": float(z.mean()),
+            "z_mean_se": float(z.std(ddof=1) / np.sqrt(z.size)),
+            "z_sd": float(z.std(ddof=1)),
+            "z_sd_se": float(z.std(ddof=1) / np.sqrt(2 * (z.size - 1))),
+            "p_abs_z_gt_3": float(np.mean(np.abs(z) > 3)),
+            "khat": self.khat,
+            "khat_pooled": self.khat_pooled,
+            "khat_flag": khat_flag(self.khat),
+        }
+
+
+def calibrate_ensemble(
+    arch: Architecture,
+    x,
+    n_seeds: int,
+    n_per_seed: int,
+    key=0,
+    *,
+    orders=(2, 4, 6),
+    n_blocks: int = 32,
+    dtype: str = "float64",
+) -> dict[int, Calibration]:
+    """Estimates of the smeared G2, G4c, G6c over `n_seeds` independent replicas of
+    `n_per_seed` networks each, with their jackknife SEs and the exact values."""
+    n_seeds = V.integer("n_seeds", n_seeds, minimum=2)
+    n_blocks = V.integer("n_blocks", n_blocks, minimum=8)
+    n_per_seed = V.integer("n_per_seed", n_per_seed, minimum=4 * n_blocks)
+    if n_per_seed % n_blocks:
+        raise NNFTError(f"n_per_seed: must be a multiple of n_blocks ({n_blocks}), got {n_per_seed}")
+    orders = tuple(int(r) for r in orders)
+    if not orders or any(r not in (2, 4, 6) for r in orders):
+        raise NNFTError(f"orders: choose among 2, 4, 6; got {orders}")
+    x = arch.check_points(x)
+    ms, tops = block_moment_sums(
+        arch, x, n_seeds * n_per_seed, key, n_seeds * n_blocks, max(orders), dtype, group=n_per_seed
+    )
+    k_seed = {r: np.asarray([_tails.max_khat(t, n_per_seed, r) for t in tops]) for r in orders}
+    out = {}
+    for r in orders:
+        tl = sorted_tuples(x.shape[0], r)
+        exact = float(np.sum(exact_connected(arch, x, r)))
+        est, se = np.empty(n_seeds), np.empty(n_seeds)
+        for s in range(n_seeds):
+            sl = slice(s * n_blocks, (s + 1) * n_blocks)
+            part = ms._replace(block_sums=ms.block_sums[sl], block_counts=ms.block_counts[sl])
+            e = tensor_sum(moments(part, tl) if r == 2 else cumulants(part, tl), tl)
+            est[s], se[s] = float(e.value), float(e.se)
+        out[r] = Calibration(r, est, se, exact, float(np.median(k_seed[r])), float(ms.khat[r]), n_blocks - 1)
+    return out
+
+
+def block_moment_sums(
+    arch, x, n: int, key, n_blocks: int, max_order: int, dtype: str = "float64", group: int | None = None
+) -> tuple[MomentSums, np.ndarray]:
+    """`MomentSums` of n networks in `n_blocks` equal blocks, with the tails and k-hat of
+    `ensemble_correlators` (same networks for the same key), computed in large vectorised chunks;
+    and the largest |phi(x_i)| and |sum_i phi(x_i)| of each consecutive `group` networks (a multiple
+    of the block size; (G, P + 1, M) array), for the k-hat a run of that size would report."""
+    if n % n_blocks:
+        raise NNFTError(f"n: must be a multiple of n_blocks ({n_blocks}), got {n}")
+    key, per = as_key(key), n // n_blocks
+    group = per if group is None else int(group)
+    if group % per or n % group:
+        raise NNFTError(f"group: must be a multiple of the block size {per} dividing n = {n}, got {group}")
+    basis = MonomialBasis.full(x.shape[0], max_order)
+    jdtype = np.dtype(dtype)
+    xj = np.asarray(x, jdtype)
+    chunk = group * max(1, 2**17 // group)
+    n_top = min(keep := _tails.keep_size(n), chunk)
+    g_top = _tails.keep_size(group)
+
+    @jax.jit
+    def draw(start, count):
+        keys = jax.vmap(lambda i: jax.random.fold_in(key, i))(start + jnp.arange(chunk, dtype=jnp.uint32))
+        phi = arch.sample_fields(keys, xj, jdtype).astype(jnp.float64)
+        mono = jnp.concatenate(basis.evaluate(phi), axis=1)
+        series = jnp.abs(jnp.concatenate([phi, jnp.sum(phi, axis=1, keepdims=True)], axis=1))
+        series = jnp.where((jnp.arange(chunk) < count)[:, None], series, -1.0)
+        by_group = jax.lax.top_k(jnp.moveaxis(series.reshape(chunk // group, group, -1), 1, 2), g_top)[0]
+        return mono.reshape(chunk // per, per, -1).sum(1), jax.lax.top_k(series.T, n_top)[0], by_group
+
+    sums, tails, groups = [], None, []
+    for start in range(0, n, chunk):
+        m = min(chunk, n - start)
+        part, top, by_group = draw(jnp.uint32(start), m)
+        sums.append(np.asarray(part)[: m // per])
+        groups.append(np.asarray(by_group)[: m // group])
+        tails = _tails.merge_top(tails, np.asarray(top)[:, : min(m, n_top)], keep)
+    block_sums = np.concatenate(sums)
+    if not np.all(np.isfinite(block_sums)):
+        raise NNFTError("arch: non-finite field values; check the parameter scales")
+    khat = {r: _tails.max_khat(tails, n, r) for r in range(1, max_order + 1)}
+    return MomentSums(basis, block_sums, np.full(n_blocks, per, np.int64), tails, khat), np.concatenate(groups)
+
+
+def zoo_entries(width: int, d: int = 1) -> dict[str, Architecture]:
+    """Every zoo entry with exact cumulants at `width`: the i.i.d.-neuron architectures of the
+    registry (default parameters) and LinearFeatures with non-Gaussian (uniform) weights."""
+    from ..architectures import REGISTRY, IIDNeuronArchitecture, LinearFeatures
+
+    out: dict[str, Architecture] = {
+        name: cls(width=width, d=d) for name, cls in REGISTRY.items() if issubclass(cls, IIDNeuronArchitecture)
+    }
+    out["LinearFeatures"] = LinearFeatures(width=width, d=d, weights="uniform")
+    return out
