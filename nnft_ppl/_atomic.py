@@ -12,6 +12,7 @@ import os
 import shutil
 import tempfile
 import time
+import warnings
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -42,6 +43,13 @@ def report_folder(out, force: bool = False, info: dict | None = None, what: str 
     On an exception the temporary folder is removed and `out` is left as it was; a killed run leaves
     `out` intact and a `.<name>.partial-*` folder beside it."""
     out = Path(out)
+    stale = sorted(p.name for p in out.resolve().parent.glob(f".{out.name}.partial-*")) if out.parent.exists() else []
+    if stale:
+        warnings.warn(
+            f"{what}: an earlier run into {str(out)!r} was interrupted (its partial output: {stale}); "
+            f"{str(out)!r} holds the last complete report",
+            stacklevel=3,
+        )
     check_target(out, force, what)
     try:
         out.resolve().parent.mkdir(parents=True, exist_ok=True)

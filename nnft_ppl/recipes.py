@@ -212,11 +212,16 @@ def load_recipe(path, overrides=(), small: bool = False) -> dict:
         raise NNFTError(f"recipe {name}: {e}") from None
 
 
-def run_recipe(path, out, progress: bool = True, *, force: bool = False, overrides=(), small: bool = False) -> dict:
+def run_recipe(
+    path, out, progress: bool = True, *, force: bool = False, overrides=(), small: bool = False, kind: str | None = None
+) -> dict:
     """Load, validate and execute a recipe, writing its report atomically into `out`.
 
-    An existing report in `out` is replaced only with `force=True`; nothing is written if the run fails."""
+    An existing report in `out` is replaced only with `force=True`; nothing is written if the run fails.
+    `kind`: refuse a recipe of any other kind."""
     spec = load_recipe(path, overrides, small)
+    if kind is not None and spec["kind"] != kind:
+        raise NNFTError(f"recipe {Path(str(path)).name}: kind is {spec['kind']!r}, this command runs {kind!r} recipes")
     info = {"recipe": str(path), "kind": spec["kind"], "small": small, "overrides": list(overrides)}
     with report_folder(out, force, info) as tmp:
         return recipe_kinds()[spec["kind"]].run(spec, tmp, progress)

@@ -258,6 +258,9 @@ def test_a_killed_run_leaves_the_old_report_intact(tmp_path):
         proc.wait()
     assert sorted(p.name for p in out.iterdir()) == [".nnft_report.json", "summary.md"]
     assert (out / "summary.md").read_text() == "old report"
+    with pytest.warns(UserWarning, match="interrupted"):  # the next run says so
+        with pytest.raises(NNFTError, match="--force"):
+            R.run_recipe(tmp_path / "r.toml", out)
 
 
 def test_runner_modules_are_imported_explicitly(monkeypatch):
