@@ -9,7 +9,7 @@ import pytest
 
 import nnft_ppl  # noqa: F401  (float64)
 from nnft_ppl.architectures import ErfNet
-from nnft_ppl.gp import compare_widths, plot_comparison, synthetic
+from nnft_ppl.gp import compare_widths, plot_comparison, synthetic, w2_estimate, w2_to_gp
 from nnft_ppl.recipes import load_recipe, run_recipe
 from nnft_ppl.stats import se_threshold
 
@@ -50,6 +50,36 @@ def test_networks_approach_their_gp(tmp_path):
     plot_comparison(cmp, tmp_path / "p.png")
     assert (tmp_path / "p.png").stat().st_size > 1000
     assert cmp.nets[4].attrs["dataset"].startswith("synthetic") and cmp.nets[4].attrs["y_scale"] == 1.0
+
+
+def _draws(rng, shift, b=32, s=50, m=20, tau=0.3, s2=0.1):
+    """Conditional moments whose mixture is exactly N(gm + shift, gv) at every grid point: cm ~ N(gm + shift,
+    tau^2) per draw, cv = gv - s2 - tau^2, so the true W2 to the GP is |shift| pointwise."""
+    gm, gv = np.linspace(-1, 1, m), np.full(m, 1.0)
+    cm = gm + shift + tau * rng.standard_normal((b, s, m))
+    return cm, np.full_like(cm, 1.0 - s2 - tau**2), s2, gm, gv
+
+
+def test_w2_is_debiased_for_monte_carlo_noise():
+    """Where the network equals the GP (true W2 = 0) the plug-in W2 sits at the noise, many SE above 0; the
+    debiased squared distance is unbiased: over 200 replicas its mean is 0 within 4 SE (and its jackknife SE
+    is not too small), and with a true shift it recovers shift^2 (and W2 = |shift|) within 4 SE."""
+    rng = np.random.default_rng(0)
+    cm, cv, s2, gm, gv = _draws(rng, 0.0)
+    raw, raw_se = w2_to_gp(cm, cv, s2, gm, gv)
+    assert raw > 4 * raw_se, (raw, raw_se)  # the old estimate: biased by > 4 of its own SE
+    est = w2_estimate(cm, cv, s2, gm, gv)
+    assert abs(est.d2) < se_threshold(1, 4.0, 31) * est.d2_se and not est.resolved, est
+    assert est.raw == raw and est.noise_floor > 0.5 * raw, est  # the noise floor is what the raw value showed
+    reps = [w2_estimate(*_draws(rng, 0.0)) for _ in range(200)]
+    d2 = np.array([e.d2 for e in reps])
+    assert abs(d2.mean()) < 4 * d2.std(ddof=1) / np.sqrt(d2.size), d2.mean()
+    assert np.mean([e.d2_se for e in reps]) > 0.8 * d2.std(ddof=1)  # the jackknife SE covers the scatter
+    z_raw = [w2_to_gp(*_draws(rng, 0.0))[0] for _ in range(5)]
+    assert min(z_raw) > 0.5 * raw  # every replica of the old estimate shows the floor
+    shifted = w2_estimate(*_draws(rng, 0.05))
+    assert abs(shifted.d2 - 0.05**2) < se_threshold(1, 4.0, 31) * shifted.d2_se and shifted.resolved, shifted
+    assert abs(shifted.w2 - 0.05) < 4 * shifted.w2_se, shifted
 
 
 def test_recipes(tmp_path):

@@ -43,7 +43,8 @@ def plot_phi2_shift(rows: list[dict], ax=None):
     lam = np.array([r["lam"] for r in rows])
     shift, se2 = [r["phi2"] - r["free"] for r in rows], [2 * r["phi2_se"] for r in rows]
     ax.errorbar(lam, shift, se2, fmt="o", label="NUTS (±2 SE)")
-    ax.plot(lam, [r["first_order"] - r["free"] for r in rows], "-", label="first order: -(λ/2) ∫ G G(z,z) G")
+    kind = rows[0].get("first_order_kind", "diagram")
+    ax.plot(lam, [r["first_order"] - r["free"] for r in rows], "-", label=f"first order ({kind})")
     ax.set(xscale="log", xlabel="λ", ylabel="shift of point-averaged <φ²>", title="<φ²> against first order")
     ax.legend(fontsize=8)
     no_minor_labels(ax)

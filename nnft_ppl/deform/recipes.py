@@ -212,7 +212,7 @@ def _scan_table(res: Phi4Scan) -> list[str]:
 def _reweighting_section(res: Phi4Scan) -> list[str]:
     brk = A.first_order_breakdown(res.rows)
     lines = [
-        "Paired reweighting of prior draws (deviation from the diagram, without its O(lam/N) part; the points",
+        "Paired reweighting of prior draws (deviation from the same first order as the NUTS table; the points",
         "share their draws, so they are not fitted):",
         "",
         "| lam | reweighting shift of <phi^2> | SE | deviation from first order / SE |",
@@ -223,9 +223,10 @@ def _reweighting_section(res: Phi4Scan) -> list[str]:
         ],
         "",
         "NUTS ESS/s of the first lam includes compilation (the scan is compiled once).",
-        f"First order fails (NUTS |deviation| > 3 SE at this run's precision) from lam = {brk}."
+        f"First order ({res.rows[0]['first_order_kind']}) fails (NUTS |deviation| > 3 SE at this run's precision) "
+        f"from lam = {brk}."
         if brk is not None
-        else "First order holds within 3 SE at every lam scanned.",
+        else f"First order ({res.rows[0]['first_order_kind']}) holds within 3 SE at every lam scanned.",
         "",
         "## Importance reweighting of prior draws (Kish ESS)",
         "",

@@ -13,7 +13,17 @@ from __future__ import annotations
 
 from ._bnn import BNNWarning, bnn_regression, diagnostics, predictive_moments, run_nuts
 from ._collapsed import collapsed_regression, collapsible, readout_draws
-from ._compare import Comparison, compare_widths, plot_comparison, psis_loo, w2_gaussian, w2_of_tree, w2_to_gp
+from ._compare import (
+    Comparison,
+    W2Estimate,
+    compare_widths,
+    plot_comparison,
+    psis_loo,
+    w2_estimate,
+    w2_gaussian,
+    w2_of_tree,
+    w2_to_gp,
+)
 from ._data import RegressionData, check_xy, diabetes_bmi, input_grid, load_dataset, standardise, synthetic
 from ._fit import GPFit, GPWarning, build_model, exact_loo, safe_jitter
 from ._kernels import NNGPKernel, arch_from_kernel, relu_as_arccosine, scale_fields
@@ -55,6 +65,8 @@ __all__ = [
     "standardise",
     "synthetic",
     "w2_gaussian",
+    "W2Estimate",
+    "w2_estimate",
     "w2_of_tree",
     "w2_to_gp",
 ]
