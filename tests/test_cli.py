@@ -344,3 +344,20 @@ def test_fuzzed_overrides_are_accepted_or_refused_cleanly():
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         check()
+
+
+def test_symmetry_plots_have_descriptive_names(tmp_path):
+    from nnft_ppl.symmetry import SymmetryResult
+    from nnft_ppl.symmetry.report import write_report
+
+    one = np.ones(3)
+
+    def result(name, extra):
+        return SymmetryResult(name, one, one, one, one, 1.0, 0.5, 1e-4, True, 3, 100.0, "zero", "", extra)
+
+    rp = result("reflection positivity (kernel)", {"eigenvalues": one, "eigenvalues_se": one})
+    cl = result("cluster decomposition", {"r": one, "g2c": one, "g2c_se": one, "c4": one, "c4_se": one})
+    write_report({"ErfNet": [result("Z2: phi -> -phi", {}), rp, cl]}, tmp_path)
+    pngs = sorted(p.name for p in tmp_path.glob("*.png"))
+    assert pngs == ["ErfNet_cluster_decomposition.png", "ErfNet_reflection_positivity_kernel.png"]
+    assert all(f"]({p})" in (tmp_path / "summary.md").read_text() for p in pngs)

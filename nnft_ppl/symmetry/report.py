@@ -8,6 +8,7 @@ a stored results file;
 
 from __future__ import annotations
 
+import re
 import warnings
 from pathlib import Path
 
@@ -147,6 +148,7 @@ def plot_result(res: SymmetryResult, path: Path) -> Path | None:
         ax.errorbar(ex["r"], ex["c4"], yerr=ex["c4_se"], marker="s", label="G4(a,b) - G2(a)G2(b)")
         ax.axhline(0, color="k", lw=0.5)
         ax.set_xscale("log")
+        ax.xaxis.set_minor_formatter(plt.NullFormatter())  # no overlapping minor-tick labels
         ax.set_xlabel("separation r")
         ax.legend(fontsize=7)
     else:
@@ -155,7 +157,7 @@ def plot_result(res: SymmetryResult, path: Path) -> Path | None:
         ax.axhline(0, color="k", lw=0.5)
         ax.set_xlabel("eigenvalue index")
         ax.set_ylabel("eigenvalue of G2(theta x_i, x_j)")
-    ax.set_title(f"{res.name} [{res.verdict}]", fontsize=8)
+    ax.set_title(f"{res.name.split(':')[0]} [{res.verdict}]", fontsize=10)
     fig.tight_layout()
     fig.savefig(path, dpi=90)
     plt.close(fig)
@@ -170,7 +172,8 @@ def write_report(sections: dict[str, list[SymmetryResult]], out: Path, extra_md:
     for name, results in sections.items():
         md += [f"## {name}", "", table(results), ""]
         for i, r in enumerate(results):
-            p = plot_result(r, out / f"{name}_{i}.png")
+            test = re.sub(r"[^a-z0-9]+", "_", r.name.split(":")[0].lower()).strip("_") or str(i)
+            p = plot_result(r, out / f"{name}_{test}.png")
             if p is not None:
                 md.append(f"![{r.name}]({p.name})")
         md.append("")
