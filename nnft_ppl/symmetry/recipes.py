@@ -9,6 +9,7 @@ from ..recipes import SEED, register_recipe
 from ._core import DEFAULT_ALPHA
 from .report import build_model, power_scan, power_table_report, run_ensemble, table, write_report
 
+DOUBLE_WELL = Table({"m2": Float(), "lam": Float(positive=True)}, required=("m2", "lam"))
 ENSEMBLE = Table(
     {
         "name": Str(),
@@ -16,7 +17,7 @@ ENSEMBLE = Table(
         "n": Int(lo=2),
         "seed": SEED,
         "n_points": Int(lo=1),
-        "deform": Map(Float()),  # potential terms, e.g. { phi4 = 2.4 }
+        "deform": Map(Either((Float(), DOUBLE_WELL))),  # potential terms, e.g. { phi3 = 1.8, phi4 = 2.4 }
         "distances": List(Float(positive=True), min_len=1),
     },
     required=("name", "architecture", "n"),
