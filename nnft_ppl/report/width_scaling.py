@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 
 from .._errors import NNFTError
+from .._schema import Arch, Either, Float, Int, List, Map, Str, Table
 from ..recipes import register_recipe
 from ._plots import plot_g2, plot_scaling
 from ._scaling import fit_slopes, width_scaling
@@ -27,19 +28,39 @@ def check_spec(spec: dict) -> None:
             raise NNFTError("recipe: each [[ensembles]] entry needs `architecture` and `x`")
 
 
-@register_recipe("width_scaling")
+N_NETS = Either((Int(lo=1), Map(Int(lo=1), lambda k: k == "default" or k.isdigit(), '"default" or a width')))
+POINTS = Either((List(Float(), min_len=1), List(List(Float(), min_len=1), min_len=1)))
+ENSEMBLE = Table(
+    {"architecture": Arch(exclude=("width",)), "x": POINTS, "label": Str(), "n_nets": N_NETS},
+    required=("architecture", "x"),
+)
+SCHEMA = Table(
+    {
+        "widths": List(Int(lo=1), min_len=1),
+        "n_nets": N_NETS,
+        "n_neurons": Int(lo=0),
+        "dtype": Str(("float32", "float64")),
+        "ensembles": List(ENSEMBLE, min_len=1),
+    },
+    required=("widths", "n_nets", "ensembles"),
+)
+#: notebook 01's small sizes (`NNFT_SMALL=1`)
+SMALL = {"widths": [2, 3, 5, 10, 100], "n_nets": 10_000, "ensembles.*.n_nets": 10_000, "n_neurons": 65_536}
+
+
+@register_recipe("width_scaling", schema=SCHEMA, small=SMALL, summary="4- and 6-point deviations from the GP vs width")
 def run(spec: dict, out: Path, progress: bool = True) -> dict:
     check_spec(spec)
     widths = spec["widths"]
     results, fits = {}, {}
     for i, e in enumerate(spec["ensembles"]):
-        name = e.get("label", e["architecture"])
+        name = e.get("label", e["architecture"]["name"])
         n_nets = e.get("n_nets", spec["n_nets"])
         if isinstance(n_nets, dict):
             n_nets = [n_nets.get(str(w), n_nets.get("default")) for w in widths]
         ds = width_scaling(
-            e["architecture"],
-            e.get("params", {}),
+            e["architecture"]["name"],
+            e["architecture"].get("params", {}),
             np.asarray(e["x"], np.float64),
             widths,
             n_nets,
