@@ -92,6 +92,8 @@ def test_symmetry_refuses_damaged_files_and_other_kinds(tmp_path, capsys):
     assert "nnft: error: source" in _err(capsys)
     assert main(["symmetry", str(_write(tmp_path, GP)), "--out", str(tmp_path / "c"), "--quiet"]) == 2
     assert "kind is 'gp_fit'" in _err(capsys)
+    assert main(["symmetry", str(tmp_path / "good.nc"), "--out", str(tmp_path / "c"), "--small"]) == 2
+    assert "results file" in _err(capsys)
     assert not any((tmp_path / n).exists() for n in "abc")
 
 

@@ -44,6 +44,8 @@ def _cmd(a) -> int:
     from ..cli import run_from_args
 
     if Path(a.source).suffix in RESULT_SUFFIXES:
+        if a.set or a.small:
+            raise NNFTError("--set/--small: they change a recipe; a results file is reported as it is")
         out = _from_results(a)
     else:
         a.recipe = a.source
