@@ -10,34 +10,31 @@ import jax
 
 jax.config.update("jax_enable_x64", True)
 
-from ._errors import NNFTError  # noqa: E402
+from . import architectures as _architectures  # noqa: E402
+from ._errors import NNFTError, NNFTNumericalError  # noqa: E402
+from ._keys import as_dtype, as_key  # noqa: E402
 from .architectures import (  # noqa: E402
     REGISTRY,
     Architecture,
-    CosNet,
-    DeepMLP,
-    ErfNet,
-    GaussNet,
+    ExactCumulants,
     IIDNeuronArchitecture,
-    LinearFeatures,
-    ReLUNet,
-    SingleLayer,
     make_architecture,
 )
 
+# every zoo architecture by its class name (derived from the registry: one file, no list to edit)
+globals().update({_n: getattr(_architectures, _n) for _n in _architectures.ZOO_NAMES})
+
 __version__ = "0.1.0"
 
-__all__ = [
+__all__ = [  # noqa: PLE0604  (the zoo's class names are derived from the registry)
     "NNFTError",
+    "NNFTNumericalError",
     "REGISTRY",
     "Architecture",
-    "CosNet",
-    "DeepMLP",
-    "ErfNet",
-    "GaussNet",
+    "ExactCumulants",
     "IIDNeuronArchitecture",
-    "LinearFeatures",
-    "ReLUNet",
-    "SingleLayer",
+    "as_dtype",
+    "as_key",
     "make_architecture",
+    *_architectures.ZOO_NAMES,
 ]

@@ -90,3 +90,17 @@ def kstat_coefficients(r: int, n: float, xi: dict[int, float] | None = None) -> 
 def cumulant_from_moments(r: int, moment) -> float:
     """kappa(1..r) = sum_pi moebius(|pi|) prod_{B in pi} moment(B) for a moment function of index blocks."""
     return sum(moebius(len(p)) * math.prod(moment(b) for b in p) for p in set_partitions(r))
+
+
+def cumulant_with_error(r: int, moment) -> tuple[float, float]:
+    """`cumulant_from_moments` for a moment function returning (value, absolute error); the error
+    is propagated to first order with absolute values (a bound when the errors are bounds)."""
+    value, error = 0.0, 0.0
+    for p in set_partitions(r):
+        parts = [moment(b) for b in p]
+        mu = moebius(len(p))
+        value += mu * math.prod(v for v, _ in parts)
+        for i, (_, e) in enumerate(parts):
+            if e:
+                error += abs(mu) * e * math.prod(abs(v) for j, (v, _) in enumerate(parts) if j != i)
+    return value, error

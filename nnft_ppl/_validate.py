@@ -13,6 +13,9 @@ import numpy as np
 
 from ._errors import NNFTError
 
+#: largest positive scale accepted (its square stays finite in float64)
+MAX_SCALE = 1e150
+
 
 def _traced(value) -> bool:
     """Values inside a JAX transformation (grad, vmap, jit) cannot be checked eagerly."""
@@ -29,6 +32,8 @@ def positive(name: str, value) -> float:
         raise NNFTError(f"{name} must be a positive number, got {value!r}") from None
     if not math.isfinite(v) or v <= 0.0:
         raise NNFTError(f"{name} must be finite and > 0, got {value!r}")
+    if v > MAX_SCALE:
+        raise NNFTError(f"{name} = {value!r} is too large (over {MAX_SCALE:g}: its square overflows float64)")
     return v
 
 
@@ -57,11 +62,21 @@ def integer(name: str, value, minimum: int = 1) -> int:
     return int(value)
 
 
+def field_integer(name: str, value, minimum: int = 1) -> int:
+    """An integer field of an architecture (width, d): a Python or NumPy int >= minimum; a float
+    such as 3.0 is refused (a frozen module would store it as a float)."""
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+        raise NNFTError(f"{name} must be an integer >= {minimum}, got {type(value).__name__} {value!r}")
+    return integer(name, value, minimum)
+
+
 def points(name: str, x, d: int | None = None) -> np.ndarray:
     """Input points as a finite float64 array of shape (P, d).
 
     A 1-D array is read as P points in d = 1.
     """
+    if np.iscomplexobj(x):
+        raise NNFTError(f"{name} must be real; got complex values (the imaginary part would be dropped)")
     try:
         arr = np.asarray(x, dtype=np.float64)
     except (TypeError, ValueError):
@@ -74,4 +89,28 @@ def points(name: str, x, d: int | None = None) -> np.ndarray:
         raise NNFTError(f"{name} must be finite; it contains NaN or inf")
     if d is not None and arr.shape[1] != d:
         raise NNFTError(f"{name} has input dimension {arr.shape[1]} but the architecture has d = {d}")
+    return arr
+
+
+def field_points(name: str, x, d: int):
+    """Points handed to an architecture's public methods (`prior`, `apply`, `nngp_kernel`):
+    shape (P, d), or 1-D (P,) read as P points when d = 1. Checks shapes only (works on
+    traced values inside jit/grad/vmap) and keeps the dtype and array type; a concrete
+    array must be finite."""
+    arr = x if isinstance(x, (jax.Array, np.ndarray)) else np.asarray(x)
+    if np.iscomplexobj(arr):
+        raise NNFTError(f"{name} must be real; got complex values (the imaginary part would be dropped)")
+    if arr.ndim == 1:
+        if d != 1:
+            raise NNFTError(
+                f"{name}: 1-D points are read as P points in d = 1, but the architecture has d = {d}; "
+                f"pass shape (P, {d})"
+            )
+        arr = arr[:, None]
+    if arr.ndim != 2:
+        raise NNFTError(f"{name} must have shape (P, d = {d}) (or (P,) when d = 1), got shape {arr.shape}")
+    if arr.shape[1] != d:
+        raise NNFTError(f"{name} has input dimension {arr.shape[1]} but the architecture has d = {d}")
+    if not _traced(arr) and not np.all(np.isfinite(np.asarray(arr))):
+        raise NNFTError(f"{name} must be finite; it contains NaN or inf")
     return arr

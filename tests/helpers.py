@@ -2,21 +2,29 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 
+from nnft_ppl._tensors import distinct_mask
 from nnft_ppl.architectures import REGISTRY, make_architecture
 from nnft_ppl.stats import se_threshold
 
-#: small, fast defaults per architecture for the zoo-wide tests (any new entry works with {})
-ZOO_TEST_PARAMS = {"DeepMLP": {"width": 64, "depth": 2}}
-
 
 def zoo_arch(name: str, d: int = 1, **over):
-    params = {"width": 3, "d": d, **ZOO_TEST_PARAMS.get(name, {}), **over}
-    return make_architecture(name, **params)
+    """A small, fast instance for the zoo-wide tests: width 3 unless the class's
+    `zoo_test_params` say otherwise (any new entry works with none)."""
+    cls = REGISTRY[name]
+    small = {"width": 3} if "width" in {f.name for f in dataclasses.fields(cls)} else {}
+    return make_architecture(name, **{**small, "d": d, **cls.zoo_test_params, **over})
 
 
-ZOO = sorted(REGISTRY)
+def zoo_names() -> list[str]:
+    """Every registered architecture (derived from the classes: defining one adds it)."""
+    return sorted(REGISTRY)
+
+
+ZOO = zoo_names()
 
 
 def assert_within_se(est, se, ref, n_blocks: int | None = 64, unique=None, n_sigma: float = 4.0, what: str = ""):
@@ -35,7 +43,5 @@ def assert_within_se(est, se, ref, n_blocks: int | None = 64, unique=None, n_sig
     return float(z.max())
 
 
-def sorted_unique(shape):
-    """Boolean mask of the entries with non-decreasing indices (the distinct ones of a symmetric tensor)."""
-    idx = np.indices(shape).reshape(len(shape), -1)
-    return np.all(np.diff(idx, axis=0) >= 0, axis=0).reshape(shape)
+#: boolean mask of the entries with non-decreasing indices (the distinct ones of a symmetric tensor)
+sorted_unique = distinct_mask

@@ -1,25 +1,26 @@
-"""The architecture zoo: one file per architecture, all registered here."""
+"""The architecture zoo: one file per architecture, each a final `Architecture` subclass.
+
+Every public module of this package is imported here, and every final class defined
+in it registers itself in `REGISTRY` and is exported by name: adding an architecture is
+adding its file (and its card in `models/`), nothing else.
+"""
 
 from __future__ import annotations
 
 import dataclasses
+import importlib
+import pkgutil
 
 from .._errors import NNFTError
 from ._activations import ACTIVATIONS, Activation, get_activation
-from ._base import Architecture, IIDNeuronArchitecture
+from ._base import Architecture, ExactCumulants, IIDNeuronArchitecture
+from ._registry import REGISTRY
 from ._single_layer_base import AbstractSingleLayer
-from .cosnet import CosNet
-from .deep_mlp import DeepMLP
-from .erfnet import ErfNet
-from .gaussnet import GaussNet
-from .linear_features import LinearFeatures
-from .relunet import ReLUNet
-from .single_layer import SingleLayer
 
-#: every concrete architecture by name; adding one touches its file, this line and its card.
-REGISTRY: dict[str, type[Architecture]] = {
-    c.__name__: c for c in (GaussNet, ErfNet, ReLUNet, CosNet, SingleLayer, DeepMLP, LinearFeatures)
-}
+for _m in pkgutil.iter_modules(__path__):
+    if not _m.name.startswith("_"):
+        importlib.import_module(f"{__name__}.{_m.name}")
+globals().update({_name: _cls for _name, _cls in REGISTRY.items() if _cls.__module__.startswith(__name__ + ".")})
 
 
 def make_architecture(name: str, **params) -> Architecture:
@@ -34,20 +35,18 @@ def make_architecture(name: str, **params) -> Architecture:
     return cls(**params)
 
 
-__all__ = [
+#: the zoo's own architectures (those defined in this package), exported by name
+ZOO_NAMES = tuple(n for n, c in REGISTRY.items() if c.__module__.startswith(__name__ + "."))
+
+__all__ = [  # noqa: PLE0604  (the zoo's class names are derived from the registry)
     "ACTIVATIONS",
     "AbstractSingleLayer",
     "Activation",
     "Architecture",
-    "CosNet",
-    "DeepMLP",
-    "ErfNet",
-    "GaussNet",
+    "ExactCumulants",
     "IIDNeuronArchitecture",
-    "LinearFeatures",
     "REGISTRY",
-    "ReLUNet",
-    "SingleLayer",
     "get_activation",
     "make_architecture",
+    *ZOO_NAMES,
 ]

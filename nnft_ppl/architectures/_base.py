@@ -1,10 +1,12 @@
 """The central abstraction: an architecture is a NumPyro prior over parameters
 theta, a map `apply(theta, x)`, and the analytic infinite-width kernel.
 
-`Architecture` is abstract; `IIDNeuronArchitecture` is the abstract family of
-single-hidden-layer networks whose N neurons are i.i.d., for which the exact
-finite-width cumulants and the neuron-level estimator exist. Every concrete
-architecture is final (one file each) and registered in `_registry.py`.
+Abstract-or-final (equinox's pattern): `Architecture` is abstract, and so are the
+capabilities an architecture may declare by subclassing: `ExactCumulants` (connected
+correlators known exactly at finite width) and `IIDNeuronArchitecture` (single hidden
+layer of i.i.d. neurons: exact cumulants and the neuron-level estimator). Every concrete
+architecture is final (one file each) and registers itself in `REGISTRY` by being
+defined (see `_registry.py`).
 """
 
 from __future__ import annotations
@@ -24,6 +26,9 @@ import numpyro.distributions as dist
 from jaxtyping import Array, Float, PRNGKeyArray
 from numpyro import handlers
 
+from .._combinatorics import GAUSS_XI, cumulant_with_error
+from .._errors import NNFTError
+from .._validate import field_points as _field_points
 from .._validate import points as _check_points
 
 Theta = dict[str, Array]
@@ -56,31 +61,69 @@ def uniform(dtype, low, high) -> dist.Uniform:
 class Architecture(eqx.Module):
     """An ensemble of networks phi_theta: R^d -> R with theta ~ P(theta).
 
-    Subclasses provide:
-    - `prior(x)`: the NumPyro model over theta with named sample sites; with
-      points `x` it records `phi` (the field at `x`) as a deterministic site and
-      returns it.
-    - `apply(theta, x)`: the network on points `x` of shape (P, d).
-    - `nngp_kernel(x1, x2)`: the N -> infinity two-point function.
+    Subclasses implement three abstract methods, each on points already checked to have
+    shape (P, d):
+    - `model(x, dtype)`: the NumPyro model over theta with named sample sites; with
+      points `x` it records `phi` (the field at `x`) as a deterministic site and returns it.
+    - `forward(theta, x)`: the network on points `x`.
+    - `kernel(x1, x2)`: the N -> infinity two-point function.
+
+    Users call `prior`, `apply` and `nngp_kernel`, which accept (P, d) points or, for
+    d = 1, a 1-D array, and reject the wrong d with `NNFTError` naming the argument.
+    A final subclass is registered in `REGISTRY` under its class name; `zoo_test_params`
+    are the small, fast constructor arguments the zoo-wide tests use for it.
     """
 
     d: eqx.AbstractVar[int]
-    #: ``True`` where the connected 4-point function is known exactly at finite width.
-    has_exact_cumulants: ClassVar[bool] = False
     #: ``True`` where G2 at finite width equals `nngp_kernel` exactly (no 1/N correction).
     exact_two_point: ClassVar[bool] = True
+    #: constructor arguments for the zoo-wide tests (beside width=3 and d); small and fast
+    zoo_test_params: ClassVar[dict] = {}
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        from ._registry import register
+
+        register(cls)
 
     @abc.abstractmethod
-    def prior(self, x: Float[Array, "P d"] | None = None, dtype=jnp.float64):
-        """NumPyro model: sample theta (and record `phi` at `x`)."""
+    def model(self, x: Float[Array, "P d"] | None, dtype) -> Float[Array, " P"] | None:
+        """NumPyro model: sample theta (and record and return `phi` at `x`, shape (P, d))."""
 
     @abc.abstractmethod
-    def apply(self, theta: Theta, x: Float[Array, "P d"]) -> Float[Array, " P"]:
+    def forward(self, theta: Theta, x: Float[Array, "P d"]) -> Float[Array, " P"]:
+        """phi_theta(x) for one parameter draw, x of shape (P, d)."""
+
+    @abc.abstractmethod
+    def kernel(self, x1: Float[Array, "P1 d"], x2: Float[Array, "P2 d"]) -> Float[Array, "P1 P2"]:
+        """The infinite-width two-point function K(x1, x2), x1 and x2 of shape (P, d)."""
+
+    # ---- the public entry points: points checked, then the abstract methods -----------
+    def prior(self, x: Float[Array, "P d"] | Float[Array, " P"] | None = None, dtype=jnp.float64):
+        """NumPyro model: sample theta (and record `phi` at `x`, which it returns)."""
+        return self.model(None if x is None else self.points(x, "x"), dtype)
+
+    def apply(self, theta: Theta, x: Float[Array, "P d"] | Float[Array, " P"]) -> Float[Array, " P"]:
         """phi_theta(x) for one parameter draw."""
+        return self.forward(theta, self.points(x, "x"))
 
-    @abc.abstractmethod
-    def nngp_kernel(self, x1: Float[Array, "P1 d"], x2: Float[Array, "P2 d"]) -> Float[Array, "P1 P2"]:
+    def nngp_kernel(
+        self, x1: Float[Array, "P1 d"] | Float[Array, " P1"], x2: Float[Array, "P2 d"] | Float[Array, " P2"]
+    ) -> Float[Array, "P1 P2"]:
         """The infinite-width two-point function K(x1, x2)."""
+        return self.kernel(self.points(x1, "x1"), self.points(x2, "x2"))
+
+    def g2_correction(self, x: Float[Array, "P d"]) -> np.ndarray:
+        """Finite-width G2 minus `nngp_kernel` at points x, to the order known: zero where G2 is
+        exactly the kernel (`exact_two_point`); architectures with a 1/N correction override this."""
+        x = self.check_points(x)
+        if not self.exact_two_point:
+            raise NNFTError(f"arch: no finite-width correction to G2 is known for {self.name}")
+        return np.zeros((x.shape[0], x.shape[0]))
+
+    def points(self, x, name: str = "x"):
+        """`x` as (P, d) points of this architecture (1-D accepted for d = 1); works under jit."""
+        return _field_points(name, x, self.d)
 
     # ---- shared machinery (works for any architecture) -------------------------------
     def params(self) -> dict:
@@ -117,13 +160,27 @@ class Architecture(eqx.Module):
         with an exactly equivalent, faster sampler.
         """
 
+        x = self.points(x)
+
         def one(k):
-            return handlers.seed(self.prior, k)(x, dtype)
+            return handlers.seed(self.model, k)(jnp.asarray(x, dtype), dtype)
 
         return jax.vmap(one)(keys)
 
 
-class IIDNeuronArchitecture(Architecture):
+class ExactCumulants(Architecture):
+    """Capability: the connected correlators are known exactly at finite width."""
+
+    @abc.abstractmethod
+    def exact_connected_values(
+        self, x: Float[np.ndarray, "P d"], tuples: list[tuple[int, ...]], width: int | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """kappa(phi(x_t1), ..., phi(x_tr)) for index tuples t of one order r >= 2 (x of shape
+        (P, d), float64), at `width` (default the architecture's own), and the absolute numerical
+        error of each value (0 for closed forms, the quadrature's error estimate otherwise)."""
+
+
+class IIDNeuronArchitecture(ExactCumulants):
     """phi(x) = b + sum_{i<N} a_i h(theta_i; x), with i.i.d. neurons theta_i,
     a_i ~ N(0, readout_std^2 / N) and b ~ N(0, bias_std^2).
 
@@ -133,7 +190,6 @@ class IIDNeuronArchitecture(Architecture):
     """
 
     width: eqx.AbstractVar[int]
-    has_exact_cumulants: ClassVar[bool] = True
     readout_site: ClassVar[str] = "W1"
     bias_site: ClassVar[str] = "b1"
 
@@ -160,8 +216,13 @@ class IIDNeuronArchitecture(Architecture):
     def neuron_moment(self, x: Float[Array, "K d"]) -> float:
         """E[h(x_1) ... h(x_K)] for one neuron, exactly (closed form or quadrature)."""
 
+    def neuron_moment_error(self, x: Float[Array, "K d"]) -> float:
+        """Absolute numerical error of `neuron_moment(x)`: 0 for a closed form (the default);
+        architectures whose moments come from quadrature return its error estimate."""
+        return 0.0
+
     # ---- generic pieces --------------------------------------------------------------
-    def prior(self, x=None, dtype=jnp.float64):
+    def model(self, x, dtype):
         n = self.width
         with numpyro.plate("neurons", n):
             theta = dict(self.neuron_prior(dtype))
@@ -170,7 +231,7 @@ class IIDNeuronArchitecture(Architecture):
             theta[self.bias_site] = numpyro.sample(self.bias_site, normal(dtype, self.bias_std))
         if x is None:
             return None
-        phi = self.apply(theta, jnp.asarray(x, dtype))
+        phi = self.forward(theta, jnp.asarray(x, dtype))
         return numpyro.deterministic("phi", phi)
 
     def conditional_kernel(self, h1: Float[Array, "N P1"], h2: Float[Array, "N P2"]) -> Float[Array, "P1 P2"]:
@@ -182,7 +243,7 @@ class IIDNeuronArchitecture(Architecture):
     def hidden_sites(self, theta: Theta) -> Theta:
         return {k: v for k, v in theta.items() if k not in (self.readout_site, self.bias_site)}
 
-    def apply(self, theta, x):
+    def forward(self, theta, x):
         h = self.features(self.hidden_sites(theta), x)
         out = jnp.einsum("n,np->p", theta[self.readout_site], h, precision=jax.lax.Precision.HIGHEST)
         if self.bias_std > 0:
@@ -202,7 +263,7 @@ class IIDNeuronArchitecture(Architecture):
         """Exact collapsed sampler: given the hidden layer, phi is Gaussian with
         covariance (s^2/N) H^T H + b^2, so the readout is drawn in P dimensions
         instead of N (exact in distribution; used when N > P)."""
-        x = jnp.asarray(x, dtype)
+        x = jnp.asarray(self.points(x), dtype)
         n, p = self.width, x.shape[0]
         if n <= p or p > 32:
             return super().sample_fields(keys, x, dtype)
@@ -218,7 +279,7 @@ class IIDNeuronArchitecture(Architecture):
 
     def sample_neuron_features(self, keys, x, dtype=jnp.float64):
         """h(theta; x) for one independent neuron per key: (M, P)."""
-        x = jnp.asarray(x, dtype)
+        x = jnp.asarray(self.points(x), dtype)
 
         def one(k):
             def model():
@@ -229,24 +290,49 @@ class IIDNeuronArchitecture(Architecture):
 
         return jax.vmap(one)(keys)
 
-    def nngp_kernel(self, x1, x2):
+    def kernel(self, x1, x2):
         x1 = jnp.asarray(x1)
         x2 = jnp.asarray(x2)
         pair = jax.vmap(jax.vmap(lambda a, b: self.neuron_moment(jnp.stack([a, b])), (None, 0)), (0, None))
         return self.bias_std**2 + self.readout_std**2 * pair(x1, x2)
 
-    def neuron_moments_table(self, x: Float[Array, "P d"]) -> Callable:
-        """Memoised E[h(x_{i1})...h(x_{ik})] over (sorted) index tuples of the points x."""
+    def neuron_moments_table(self, x: Float[Array, "P d"], with_error: bool = False) -> Callable:
+        """Memoised E[h(x_{i1})...h(x_{ik})] over (sorted) index tuples of the points x (with
+        `with_error`, the pair (value, absolute error))."""
         x = np.asarray(x, np.float64)
-        cache: dict[tuple[int, ...], float] = {}
+        cache: dict[tuple[int, ...], tuple[float, float]] = {}
 
-        def moment(idx: tuple[int, ...]) -> float:
+        def moment(idx: tuple[int, ...]):
             key = tuple(sorted(idx))
             if key not in cache:
-                cache[key] = float(self.neuron_moment(jnp.asarray(x[list(key)])))
-            return cache[key]
+                pts = jnp.asarray(x[list(key)])
+                err = float(self.neuron_moment_error(pts)) if with_error else 0.0
+                cache[key] = (float(self.neuron_moment(pts)), err)
+            return cache[key] if with_error else cache[key][0]
 
         return moment
+
+    def exact_connected_values(self, x, tuples, width=None):
+        """kappa_r(phi) = N^(1 - r/2) s^r kappa_r(w h) for r > 2 (b^2 + s^2 E[h h] for r = 2), with
+        kappa_r(w h) from the neuron moments and the standard-normal readout's moments Xi_k; the
+        error propagates the neuron moments' errors to first order (a bound)."""
+        order = len(tuples[0])
+        n = self.width if width is None else width
+        table = self.neuron_moments_table(x, with_error=True)
+        pairs = [cumulant_with_error(order, lambda blk, t=t: _xi_moment(table, t, blk)) for t in tuples]
+        vals, errs = (np.asarray(v, np.float64) for v in zip(*pairs, strict=True))
+        s, b = self.readout_std, self.bias_std
+        if order == 2:
+            return b**2 + s**2 * vals, s**2 * errs
+        scale = n ** (1 - order / 2) * s**order
+        return scale * vals, scale * errs
+
+
+def _xi_moment(table, t, blk) -> tuple[float, float]:
+    """E[(w h)(x_t[blk])] = Xi_|blk| E[h...h] and its error, for the readout w ~ N(0, 1)."""
+    v, e = table(tuple(t[i] for i in blk))
+    xi = GAUSS_XI[len(blk)]
+    return xi * v, abs(xi) * e
 
 
 def _psd_cholesky(a: Float[Array, "P P"]) -> Float[Array, "P P"]:

@@ -1,6 +1,5 @@
-"""Abstract single-hidden-layer network phi(x) = b1 + sum_i W1_i sigma(W0_i . x + b0_i)
-in the conventions of arXiv:2008.08601: W0 ~ N(0, sw^2/d), b0 ~ N(0, sb^2),
-W1 ~ N(0, sw^2/N), b1 ~ N(0, sb^2)."""
+"""Single-hidden-layer networks phi = b1 + W1 . sigma(W0 x + b0) (arXiv:2008.08601: W0 ~ N(0, sw^2/d), b0 ~ N(0, sb^2),
+W1 ~ N(0, sw^2/N), b1 ~ N(0, sb^2))."""
 
 from __future__ import annotations
 
@@ -13,8 +12,9 @@ import jax.numpy as jnp
 import numpyro
 
 from .. import _validate as V
-from ._activations import Activation, gaussian_dual, gaussian_moment
+from ._activations import Activation, elementwise_dual, gaussian_dual, gaussian_moment
 from ._base import IIDNeuronArchitecture, normal
+from ._recursion import serial_kernel
 
 
 def affine(w, x, b):
@@ -35,8 +35,8 @@ class AbstractSingleLayer(IIDNeuronArchitecture):
     sb: eqx.AbstractVar[float]
 
     def __check_init__(self):
-        V.integer("width", self.width)
-        V.integer("d", self.d)
+        V.field_integer("width", self.width)
+        V.field_integer("d", self.d)
         V.positive("sw", self.sw)
         V.positive("sb", self.sb)
 
@@ -69,30 +69,25 @@ class AbstractSingleLayer(IIDNeuronArchitecture):
         x = jnp.asarray(x)
         return self.sb**2 + self.sw**2 * (x @ x.T) / self.d
 
-    def nngp_kernel(self, x1, x2):
-        """The whole matrix in one broadcast when the kernel is the generic single-layer one
-        with a closed-form dual (preactivation covariances as an outer product, the dual
-        elementwise); pair by pair (`IIDNeuronArchitecture.nngp_kernel`) otherwise."""
-        cls = type(self)
-        generic = (
-            cls.neuron_moment is AbstractSingleLayer.neuron_moment
-            and cls.preactivation_cov is AbstractSingleLayer.preactivation_cov
-        )
-        if not generic or self.act.dual is None:
-            return super().nngp_kernel(x1, x2)
-        x1, x2 = jnp.asarray(x1), jnp.asarray(x2)
-        sb2, sw2 = self.sb**2, self.sw**2
-        if x1.shape[1] > 8:
-            dot = jnp.matmul(x1, x2.T, precision=jax.lax.Precision.HIGHEST)
-        else:  # short contractions elementwise, as `affine` does
-            dot = sum(x1[:, None, k] * x2[None, :, k] for k in range(x1.shape[1]))
-        c = sb2 + sw2 * dot / self.d
-        a1 = sb2 + sw2 * jnp.sum(x1 * x1, axis=1) / self.d
-        a2 = a1 if x1 is x2 else sb2 + sw2 * jnp.sum(x2 * x2, axis=1) / self.d
-        return self.bias_std**2 + self.readout_std**2 * self.act.dual(a1[:, None], c, a2[None, :])
+    def neuron_dual(self, a, c, b):
+        """E[h h'] for one neuron at two points with pre-activation covariance [[a, c], [c, b]],
+        elementwise on broadcast arrays (the activation's dual)."""
+        return elementwise_dual(self.act)(a, c, b)
+
+    def kernel(self, x1, x2):
+        """The whole matrix in one broadcast: the layer recursion of `_recursion` with one
+        hidden layer and this neuron's dual."""
+        return serial_kernel(x1, x2, self.neuron_dual, self.sw, self.sb, depth=1)
 
     def neuron_moment(self, x):
         c = self.preactivation_cov(x)
         if x.shape[0] == 2:  # traceable closed form / fixed quadrature (the kernel, under jit and grad)
             return gaussian_dual(self.act, c[0, 0], c[0, 1], c[1, 1])
         return gaussian_moment(self.act.fn, c)
+
+    def neuron_moment_error(self, x):
+        """0 for a closed-form dual at two points; the tensor quadrature's error estimate otherwise
+        (`gaussian_moment`)."""
+        if x.shape[0] == 2 and self.act.dual is not None:
+            return 0.0
+        return gaussian_moment(self.act.fn, self.preactivation_cov(x), with_error=True)[1]

@@ -2,17 +2,23 @@
 
 from __future__ import annotations
 
+import functools
+import itertools
 import math
 from collections.abc import Callable
 
 import equinox as eqx
 import jax
 import jax.numpy as jnp
+import numpy as np
 import numpyro
+from jaxtyping import Array, Float
 
 from .. import _validate as V
-from ._activations import Activation, gaussian_dual, get_activation
+from .._errors import NNFTError
+from ._activations import Activation, elementwise_dual, gaussian_moment, get_activation
 from ._base import Architecture, normal
+from ._recursion import input_layer, serial_kernel
 
 
 class DeepMLP(Architecture):
@@ -29,11 +35,12 @@ class DeepMLP(Architecture):
     d: int = 1
     sw: float = 1.0
     sb: float = 1.0
+    zoo_test_params = {"width": 64, "depth": 2}
 
     def __check_init__(self):
         V.integer("depth", self.depth)
-        V.integer("width", self.width)
-        V.integer("d", self.d)
+        V.field_integer("width", self.width)
+        V.field_integer("d", self.d)
         V.positive("sw", self.sw)
         V.positive("sb", self.sb)
         get_activation(self.activation)
@@ -51,7 +58,7 @@ class DeepMLP(Architecture):
         out["activation"] = self.act.name
         return out
 
-    def prior(self, x=None, dtype=jnp.float64):
+    def model(self, x, dtype):
         theta = {}
         fan_in = self.d
         for layer in range(self.depth + 1):
@@ -63,25 +70,51 @@ class DeepMLP(Architecture):
             fan_in = self.width
         if x is None:
             return None
-        return numpyro.deterministic("phi", self.apply(theta, jnp.asarray(x, dtype)))
+        return numpyro.deterministic("phi", self.forward(theta, jnp.asarray(x, dtype)))
 
-    def apply(self, theta, x):
+    def forward(self, theta, x):
         hp = jax.lax.Precision.HIGHEST
         z = jnp.einsum("nd,pd->pn", theta["W0"], x, precision=hp) + theta["b0"]
         for layer in range(1, self.depth + 1):
             z = jnp.einsum("mn,pn->pm", theta[f"W{layer}"], self.act.fn(z), precision=hp) + theta[f"b{layer}"]
         return z[:, 0]
 
-    def nngp_kernel(self, x1, x2):
-        x1, x2 = jnp.asarray(x1), jnp.asarray(x2)
+    def kernel(self, x1, x2):
+        """The layer recursion (`_recursion.serial_kernel`) with `depth` hidden layers."""
+        return serial_kernel(x1, x2, elementwise_dual(self.act), self.sw, self.sb, self.depth)
 
-        def k(a, b):
-            kab = self.sb**2 + self.sw**2 * jnp.dot(a, b) / self.d
-            kaa = self.sb**2 + self.sw**2 * jnp.dot(a, a) / self.d
-            kbb = self.sb**2 + self.sw**2 * jnp.dot(b, b) / self.d
-            for _ in range(self.depth):
-                f = lambda p, q, r: self.sb**2 + self.sw**2 * gaussian_dual(self.act, p, q, r)  # noqa: E731
-                kaa, kab, kbb = f(kaa, kaa, kaa), f(kaa, kab, kbb), f(kbb, kbb, kbb)
-            return kab
+    def g2_correction(self, x: Float[Array, "P d"]) -> np.ndarray:
+        """The O(1/N) correction to G2 = nngp_kernel + correction + O(1/N^2), known for depth <= 2.
 
-        return jax.vmap(jax.vmap(k, (None, 0)), (0, None))(x1, x2)
+        Depth 2: given the first hidden layer, the second pre-activations are Gaussian with the
+        empirical kernel K^ = sb^2 + (sw^2/N) sum_i sigma(z_i) sigma(z_i'), so G2 = sb^2 +
+        sw^2 E[V(K^)], V the activation's dual of (K^_xx, K^_xy, K^_yy). To second order,
+        E[V(K^)] = V(K) + (1/2) sum_ab H_ab Cov(K^_a, K^_b), with H the Hessian of V and
+        Cov(K^_a, K^_b) = (sw^4/N) Cov(sigma sigma'_a, sigma sigma'_b) from first-layer neuron
+        moments (Gauss-Hermite quadrature). Depth 1 has no correction.
+        """
+        x = self.check_points(x)
+        p = x.shape[0]
+        if self.depth == 1:
+            return np.zeros((p, p))
+        if self.depth > 2:
+            raise NNFTError(f"depth: the O(1/N) correction to G2 is implemented for depth <= 2, got {self.depth}")
+        sw2, sb2 = self.sw**2, self.sb**2
+        dual = elementwise_dual(self.act)
+        st = input_layer(x, x, self.sw, self.sb)
+        k1 = np.asarray(st.c)
+        m2 = np.asarray(dual(st.a1[:, None], st.c, st.a2[None, :]))  # E[sigma sigma'] in layer 1
+        k2 = sb2 + sw2 * m2
+        m4 = functools.cache(lambda idx: gaussian_moment(self.act.fn, k1[np.ix_(idx, idx)], budget=20_000))
+        hess = jax.jit(jax.hessian(lambda v: dual(v[0], v[1], v[2])))
+        out = np.zeros((p, p))
+        for i, j in itertools.combinations(range(p), 2):  # V(a, a, a) is the diagonal: no Hessian there
+            pairs = ((i, i), (i, j), (j, j))
+            cov = np.array([[m4(tuple(sorted(a + b))) - m2[a] * m2[b] for b in pairs] for a in pairs])
+            h = np.asarray(hess(jnp.asarray([k2[i, i], k2[i, j], k2[j, j]])))
+            out[i, j] = out[j, i] = 0.5 * sw2 * np.sum(h * cov) * sw2**2 / self.width
+        # the diagonal: V(a, a, a) as a function of a alone, its second derivative along a
+        hd = np.asarray(jax.jit(jax.vmap(jax.grad(jax.grad(lambda a: dual(a, a, a)))))(jnp.asarray(np.diag(k2))))
+        for i in range(p):
+            out[i, i] = 0.5 * sw2 * hd[i] * (m4((i, i, i, i)) - m2[i, i] ** 2) * sw2**2 / self.width
+        return out

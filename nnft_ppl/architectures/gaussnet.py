@@ -35,6 +35,13 @@ class GaussNet(AbstractSingleLayer, LogLinearNeurons):
         c = self.preactivation_cov(x)
         return jnp.exp(0.5 * jnp.sum(c) - jnp.trace(c))
 
+    def neuron_moment_error(self, x):
+        return 0.0  # closed form
+
+    def neuron_dual(self, a, c, b):
+        """E[h h'] = exp(c - (a + b) / 2): the normalised exponential's dual, elementwise."""
+        return jnp.exp(c - 0.5 * (a + b))
+
     def preactivation_var(self, x) -> np.ndarray:
         """v(x) = sb^2 + sw^2 |x|^2 / d, the variance of the pre-activation at each point."""
         x = np.asarray(x, np.float64)

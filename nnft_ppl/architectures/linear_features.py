@@ -8,11 +8,12 @@ from collections.abc import Callable
 import equinox as eqx
 import jax
 import jax.numpy as jnp
+import numpy as np
 import numpyro
 
 from .. import _validate as V
 from .._errors import NNFTError
-from ._base import Architecture, normal, uniform
+from ._base import ExactCumulants, normal, uniform
 
 #: standardised weight laws: (distribution of unit variance, its cumulants kappa_n, n = 1..6)
 WEIGHT_LAWS = {
@@ -21,7 +22,7 @@ WEIGHT_LAWS = {
 }
 
 
-class LinearFeatures(Architecture):
+class LinearFeatures(ExactCumulants):
     """phi(x) = sum_{i<N} w_i f_i(x), w_i i.i.d. with variance sigma^2 / N.
 
     With `features=None` the f_i are frozen random Fourier features
@@ -38,11 +39,10 @@ class LinearFeatures(Architecture):
     weights: str = eqx.field(default="uniform", static=True)
     feature_seed: int = 0
     features: Callable | None = eqx.field(default=None, static=True)
-    has_exact_cumulants = True
 
     def __check_init__(self):
-        V.integer("width", self.width)
-        V.integer("d", self.d)
+        V.field_integer("width", self.width)
+        V.field_integer("d", self.d)
         V.positive("sigma", self.sigma)
         V.positive("lengthscale", self.lengthscale)
         if self.weights not in ("normal", "uniform"):
@@ -61,22 +61,31 @@ class LinearFeatures(Architecture):
         c = jax.random.uniform(k2, (self.width,), x.dtype, -math.pi, math.pi)
         return math.sqrt(2.0) * jnp.cos(k @ x.T / self.lengthscale + c[:, None])
 
-    def prior(self, x=None, dtype=jnp.float64):
+    def model(self, x, dtype):
         law, _ = WEIGHT_LAWS[self.weights]
         with numpyro.plate("features", self.width):
             xi = numpyro.sample("xi", law(dtype))
         if x is None:
             return None
-        return numpyro.deterministic("phi", self.apply({"xi": xi}, jnp.asarray(x, dtype)))
+        return numpyro.deterministic("phi", self.forward({"xi": xi}, jnp.asarray(x, dtype)))
 
-    def apply(self, theta, x):
+    def forward(self, theta, x):
         w = theta["xi"] * (self.sigma / math.sqrt(self.width))
         return jnp.einsum("n,np->p", w, self.feature_map(x), precision=jax.lax.Precision.HIGHEST)
 
-    def nngp_kernel(self, x1, x2):
+    def kernel(self, x1, x2):
         f1, f2 = self.feature_map(x1), self.feature_map(x2)
         return self.sigma**2 / self.width * jnp.einsum("np,nq->pq", f1, f2, precision=jax.lax.Precision.HIGHEST)
 
     def weight_cumulant(self, n: int) -> float:
         """kappa_n of one weight w_i = sigma xi / sqrt(N)."""
         return WEIGHT_LAWS[self.weights][1][n - 1] * (self.sigma / math.sqrt(self.width)) ** n
+
+    def exact_connected_values(self, x, tuples, width=None):
+        """kappa_r(phi) = kappa_r(w) sum_i prod_j f_i(x_j), exact (zero error)."""
+        if width is not None and width != self.width:
+            raise NNFTError("width: LinearFeatures has a fixed feature set; build it at the width you want")
+        f = np.asarray(self.feature_map(x))  # (N, P)
+        kw = self.weight_cumulant(len(tuples[0]))
+        vals = np.asarray([kw * np.sum(np.prod(f[:, list(t)], axis=1)) for t in tuples])
+        return vals, np.zeros_like(vals)

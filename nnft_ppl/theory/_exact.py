@@ -1,59 +1,49 @@
-"""Exact finite-width correlators of architectures with independent neurons.
+"""Exact finite-width correlators of architectures with the `ExactCumulants` capability.
 
 For i.i.d. neurons (seed eq. 2.28 generalised): kappa_r(phi) = N^(1-r/2) s^r kappa_r(w h)
 for r >= 3, with kappa_r(w h) built from the neuron moments E[h...h] and the moments
 Xi_k of the standard-normal readout weight. For fixed linear features:
-kappa_r(phi) = kappa_r(w) sum_i prod_j f_i(x_j).
+kappa_r(phi) = kappa_r(w) sum_i prod_j f_i(x_j). Each architecture computes its own
+values (`ExactCumulants.exact_connected_values`); this module validates and assembles tensors.
 """
 
 from __future__ import annotations
 
-import itertools
-
 import numpy as np
 from jaxtyping import Array, Float
 
-from .._combinatorics import GAUSS_XI, cumulant_from_moments
+from .. import _validate as _V
+from .._combinatorics import set_partitions
 from .._errors import NNFTError
-from .._tensors import expand
-from ..architectures import Architecture, IIDNeuronArchitecture, LinearFeatures
+from .._tensors import expand, sorted_tuples
+from ..architectures import Architecture, ExactCumulants
 
 
-def exact_connected(arch: Architecture, x: Float[Array, "P d"], order: int = 4, width: int | None = None) -> np.ndarray:
+def exact_connected(
+    arch: Architecture, x: Float[Array, "P d"], order: int = 4, width: int | None = None, return_error: bool = False
+):
     """The exact connected r-point function at finite width, as a full (P,)*r tensor.
 
-    `width` overrides the architecture's own (the result scales as N^(1 - r/2)).
+    `width` overrides the architecture's own (the result scales as N^(1 - r/2)). With
+    `return_error`, also the tensor of absolute numerical errors: zero for closed forms; for
+    moments by Gauss-Hermite quadrature (ErfNet, ReLUNet, SingleLayer at orders > 2) the
+    quadrature's error estimate, to be added in quadrature to a Monte Carlo SE when comparing.
     """
+    order = _V.integer("order", order)
+    width = None if width is None else _V.integer("width", width)
     if order < 2 or order > 6:
         raise NNFTError(f"order: exact connected functions are available for orders 2..6, got {order}")
+    if not isinstance(arch, ExactCumulants):
+        raise NNFTError(f"arch: {type(arch).__name__} has no exact finite-width cumulants (dependent neurons)")
     x = arch.check_points(x)
     p = x.shape[0]
-    tuples = list(itertools.combinations_with_replacement(range(p), order))
-    if isinstance(arch, IIDNeuronArchitecture):
-        n = arch.width if width is None else width
-        table = arch.neuron_moments_table(x)
-        s, b = arch.readout_std, arch.bias_std
-
-        def kappa_u(t):
-            return cumulant_from_moments(order, lambda blk: GAUSS_XI[len(blk)] * table(tuple(t[i] for i in blk)))
-
-        vals = np.asarray([kappa_u(t) for t in tuples])
-        vals = b**2 + s**2 * vals if order == 2 else n ** (1 - order / 2) * s**order * vals
-    elif isinstance(arch, LinearFeatures):
-        f = np.asarray(arch.feature_map(x))  # (N, P)
-        if width is not None and width != arch.width:
-            raise NNFTError("width: LinearFeatures has a fixed feature set; build it at the width you want")
-        kw = arch.weight_cumulant(order)
-        vals = np.asarray([kw * np.sum(np.prod(f[:, list(t)], axis=1)) for t in tuples])
-    else:
-        raise NNFTError(f"arch: {type(arch).__name__} has no exact finite-width cumulants (dependent neurons)")
-    return expand(vals, p, order, {t: i for i, t in enumerate(tuples)})
+    vals, errs = arch.exact_connected_values(x, sorted_tuples(p, order), width)
+    full = expand(vals, p, order)
+    return (full, expand(errs, p, order)) if return_error else full
 
 
 def exact_moment(arch: Architecture, x, order: int = 4, width: int | None = None) -> np.ndarray:
     """The exact full r-point function G_r (sum over set partitions of connected parts)."""
-    from .._combinatorics import set_partitions
-
     x = arch.check_points(x)
     p = x.shape[0]
     conn = {k: exact_connected(arch, x, k, width) for k in range(2, order + 1, 2)}
