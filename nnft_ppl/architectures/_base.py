@@ -127,10 +127,15 @@ class Architecture(eqx.Module):
 
     # ---- shared machinery (works for any architecture) -------------------------------
     def params(self) -> dict:
-        """The constructor arguments, as plain Python values (for metadata and cards)."""
+        """The constructor arguments, as plain Python values (for metadata and cards); an
+        `activation` field is recorded by its name."""
+        from ._activations import get_activation
+
         out = {}
         for f in (fl.name for fl in dataclasses.fields(self)):
             v = getattr(self, f)
+            if f == "activation":
+                v = get_activation(v).name
             out[f] = v if isinstance(v, (int, float, str, bool)) else repr(v)
         return out
 

@@ -53,11 +53,6 @@ class DeepMLP(Architecture):
     def act(self) -> Activation:
         return get_activation(self.activation)
 
-    def params(self):
-        out = super().params()
-        out["activation"] = self.act.name
-        return out
-
     def model(self, x, dtype):
         theta = {}
         fan_in = self.d

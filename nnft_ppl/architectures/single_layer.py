@@ -25,8 +25,3 @@ class SingleLayer(AbstractSingleLayer):
     @property
     def act(self) -> Activation:
         return get_activation(self.activation)
-
-    def params(self):
-        out = super().params()
-        out["activation"] = self.act.name
-        return out
