@@ -56,6 +56,9 @@ class RegressionData:
 
 def check_xy(x, y, min_points: int = MIN_POINTS) -> tuple[np.ndarray, np.ndarray]:
     """Inputs as a finite float64 (n, d) array and targets as finite (n,); clear errors otherwise."""
+    for name, v in (("x", x), ("y", y)):
+        if np.iscomplexobj(v):
+            raise NNFTError(f"{name} must be real; got complex values (the imaginary part would be dropped)")
     try:
         xa = np.asarray(x, dtype=np.float64)
     except (TypeError, ValueError):
