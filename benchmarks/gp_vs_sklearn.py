@@ -16,8 +16,9 @@ Times: the first call of each side (ours includes the JIT compile), then the med
 alike. (`gpx.fit_scipy` jits a new closure per call, so with `--optimizer scipy` ours
 compiles the objective's gradient again in every `optimise` call, in its warm times.) Prints both
 times, the ratio nnft/sklearn of the medians and the relative difference in log ML.
-Float64 throughout (`import nnft_ppl` enables it); both factorise with the same LAPACK
-(jax's CPU `potrf`/`trsm` are SciPy's OpenBLAS).
+Ours fits y as it is (`standardize=False`), like sklearn's `normalize_y=False`. Float64
+throughout (`import nnft_ppl` enables it); both factorise with the same LAPACK (jax's CPU
+`potrf`/`trsm` are SciPy's OpenBLAS).
 Not a test: `python benchmarks/gp_vs_sklearn.py [--repeats 5] [--optimise]`."""
 
 from __future__ import annotations
@@ -94,7 +95,7 @@ def rows(x, y, xt, optimise: bool, iters: int, optimizer: str = "lbfgs"):
     """name -> (ours, sklearn); each returns (log ML, mean, extra) doing the same work."""
 
     def ours_mean():
-        g = fit_gp(ErfNet(sw=SW, sb=SB), x, y, noise=NOISE, num_iters=0, jitter=JITTER)
+        g = fit_gp(ErfNet(sw=SW, sb=SB), x, y, noise=NOISE, num_iters=0, jitter=JITTER, standardize=False)
         return g.log_marginal_likelihood, g.predict(xt, variance=False)["mean"], None
 
     def sk_mean():
@@ -102,7 +103,7 @@ def rows(x, y, xt, optimise: bool, iters: int, optimizer: str = "lbfgs"):
         return gpr.log_marginal_likelihood_value_, gpr.predict(xt), None
 
     def ours_std():
-        g = fit_gp(ErfNet(sw=SW, sb=SB), x, y, noise=NOISE, num_iters=0, jitter=JITTER)
+        g = fit_gp(ErfNet(sw=SW, sb=SB), x, y, noise=NOISE, num_iters=0, jitter=JITTER, standardize=False)
         p = g.predict(xt)
         return g.log_marginal_likelihood, p["mean"], np.sqrt(p["var_f"])
 
@@ -115,7 +116,8 @@ def rows(x, y, xt, optimise: bool, iters: int, optimizer: str = "lbfgs"):
     if optimise:
 
         def ours_opt():
-            g = fit_gp(ErfNet(sw=SW, sb=SB), x, y, noise=NOISE, num_iters=iters, jitter=JITTER, optimizer=optimizer)
+            kw = dict(noise=NOISE, num_iters=iters, jitter=JITTER, optimizer=optimizer, standardize=False)
+            g = fit_gp(ErfNet(sw=SW, sb=SB), x, y, **kw)
             v = g.kernel.values()
             return g.log_marginal_likelihood, g.predict(xt, variance=False)["mean"], (v["sw"], v["sb"], g.noise)
 
