@@ -83,15 +83,18 @@ def _datasets(spec: dict) -> dict:
 
 
 def _w2_slope(rows) -> str:
-    """W2 ~ N^slope over the widths resolved above zero (the leading finite-width correction
-    to the posterior predictive is O(1/N), so the slope should approach -1)."""
+    """W2 ~ N^slope over the widths whose W2, debiased for Monte Carlo noise, is resolved above zero
+    (the leading finite-width correction to the posterior predictive is O(1/N), so the slope should
+    approach -1)."""
     widths = np.array([r["width"] for r in rows])
+    usable = [r.get("w2_resolved", True) for r in rows]
     try:
-        fit = fit_width_scaling(widths, [r["w2"] for r in rows], [r["w2_se"] for r in rows])
+        fit = fit_width_scaling(widths, [r["w2"] for r in rows], [r["w2_se"] for r in rows], usable=usable)
     except NNFTError as e:
         return f"(no slope: {e})"
     return (
-        f"Fit W2 ~ N^slope over N = {widths[fit.used].tolist()}: slope {fit.slope:.3f} +- {fit.slope_se:.3f} "
+        f"Fit W2 (debiased for MC noise; noise floors in the table) ~ N^slope over N = {widths[fit.used].tolist()}: "
+        f"slope {fit.slope:.3f} +- {fit.slope_se:.3f} "
         f"(95% CI {fit.ci_low:.2f}..{fit.ci_high:.2f}; -1 expected at large N)."
     )
 
@@ -142,7 +145,8 @@ def plot_gp_fits(data, fits: dict, ax=None):
         label = f"{aname}: ELPD {loo['elpd']:.1f} ± {loo['se']:.1f}"
         ax.plot(xt[:, 0], p["mean"], "-", color=colour, label=label)
         ax.fill_between(xt[:, 0], p["mean"] - 2 * sd, p["mean"] + 2 * sd, color=colour, alpha=0.15, lw=0)
-    ax.set(xlabel="x (standardised)", ylabel="y (standardised)", title=f"NNGP fits to {data.name} (bands: ±2 sd of y)")
+    ax.set(xlabel="x (standardised)", ylabel="y (standardised)")
+    ax.set_title(f"NNGP fits to {data.name}\nlines: predictive mean; bands: ±2 sd of y", fontsize=10)
     ax.legend(fontsize=8)
     return fig
 
