@@ -264,29 +264,22 @@ def phi4_markdown(res: Phi4Scan) -> str:
 
 
 def phi4_summary(res: Phi4Scan) -> dict:
-    """The headline numbers `nnft run` prints."""
+    """The headline numbers `nnft run` prints, each with its error bar."""
     fit = res.fit
+    pairs = enumerate(zip(fit.coef, fit.coef_se, strict=True))
+    coef = ", ".join(f"{'abc'[k]} = {c:+.4g} ± {e:.2g}" for k, (c, e) in pairs)
     return {
-        "kind": "deform_phi4",
         "lams": res.all_lams,
-        "max_abs_deviation_z_small_lam": float(abs(res.rows[0]["deviation_z"])),
-        "first_order_breakdown_lam": A.first_order_breakdown(res.rows),
-        "lam2_fit": {
-            "lams": [float(v) for v in fit.lams],
-            "coef": [float(v) for v in fit.coef],
-            "coef_se": [float(v) for v in fit.coef_se],
-            "chi2": fit.chi2,
-            "dof": fit.dof,
-            "p_value": fit.p_value,
-            "loglog_slope": fit.slope,
-            "loglog_slope_se": fit.slope_se,
-            "breakdown_lam": fit.breakdown_lam,
-            "breakdown_rel_lam": fit.breakdown_rel_lam,
-            "rel_lam_fit": fit.rel_lam_fit,
-            "rel_lam_fit_se": fit.rel_lam_fit_se,
-        },
-        "all_diagnostics_ok": all(d.ok for d in res.diags),
-        "reweighting_collapse_lam": _collapse_lam(res),
+        "deviation from first order at the smallest lam": f"{res.rows[0]['deviation_z']:+.2f} SE",
+        "first order fails (|deviation| > 3 SE) from lam": A.first_order_breakdown(res.rows),
+        f"deviation fit over lam = {[float(v) for v in fit.lams]}": f"{coef}; chi^2 {fit.chi2:.1f}/{fit.dof} "
+        f"(p = {fit.p_value:.3f})",
+        "log-log slope of |deviation|": f"{fit.slope:.2f} ± {fit.slope_se:.2f}",
+        f"fitted b lam^2 reaches {fit.rel:.0%} of first order at lam": (
+            f"{fit.rel_lam_fit:.3f} ± {fit.rel_lam_fit_se:.3f}"
+        ),
+        "all diagnostics ok": all(d.ok for d in res.diags),
+        "reweighting collapses (Kish ESS < 1%) from lam": _collapse_lam(res),
     }
 
 
