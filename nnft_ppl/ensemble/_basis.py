@@ -76,6 +76,28 @@ class MonomialBasis:
         return out
 
     @cached_property
+    def _level_codes(self) -> list[tuple[np.ndarray, np.ndarray]]:
+        """Per level: the sorted base-P codes of its tuples and their columns."""
+        out, start = [], 0
+        for lev in self.levels:
+            arr = np.asarray(lev, np.int64).reshape(len(lev), -1)
+            codes = _encode(arr, self.n_points)
+            order = np.argsort(codes)
+            out.append((codes[order], start + order))
+            start += len(lev)
+        return out
+
+    def columns(self, tuples: np.ndarray) -> np.ndarray:
+        """Columns of index tuples (T, k) (any order within a tuple), vectorised; refuses missing ones."""
+        arr = np.sort(np.asarray(tuples, np.int64), axis=1)
+        codes, cols = self._level_codes[arr.shape[1] - 1]
+        c = _encode(arr, self.n_points)
+        pos = np.minimum(np.searchsorted(codes, c), len(codes) - 1)
+        if not np.all(codes[pos] == c):
+            raise NNFTError(f"tuples: {arr[np.flatnonzero(codes[pos] != c)[0]].tolist()} is not in the basis")
+        return cols[pos]
+
+    @cached_property
     def plan(self) -> tuple[tuple[int, int, np.ndarray, np.ndarray], ...]:
         """How each level's sums come out of one small matrix product: the sum of the
         length-k monomials t is entry (t[:a], t[a:]) of L_a^T L_b, a = k // 2, b = k - a
@@ -112,6 +134,13 @@ class MonomialBasis:
         if not self.use_products:
             return np.concatenate([np.asarray(s) for s in sums])
         return np.concatenate([np.asarray(s)[r, c] for s, (_, _, r, c) in zip(sums, self.plan, strict=True)])
+
+
+def _encode(arr: np.ndarray, n_points: int) -> np.ndarray:
+    code = np.zeros(arr.shape[0], np.int64)
+    for j in range(arr.shape[1]):
+        code = code * n_points + arr[:, j]
+    return code
 
 
 def _n_multisets(p: int, k: int) -> int:

@@ -53,9 +53,13 @@ def moments(ms: MomentSums, tuples) -> Estimate:
     """E[phi(x_i1)...phi(x_ik)] for each (sorted) tuple."""
     if isinstance(ms, TiltedSums):
         return Estimate(*tilted_moments(ms, [tuple(t) for t in tuples]))
-    cols = np.asarray([ms.basis.index[tuple(sorted(t))] for t in tuples])
+    cols = ms.basis.columns(np.asarray([tuple(t) for t in tuples], np.int64))
     m, _ = _means(ms)
     return Estimate(m[0, cols], m[1:, cols])
+
+
+#: tuples per slice in `cumulants` (the gathered blocks of one slice stay in cache-sized memory)
+_SLICE = 2048
 
 
 @lru_cache(maxsize=64)
@@ -78,19 +82,34 @@ def cumulants(ms: MomentSums, tuples, xi: dict[int, float] | None = None) -> Est
     xi_items = None if xi is None else tuple(sorted(xi.items()))
     coef = np.stack([_coeffs(r, float(n), xi_items) for n in ns])  # (J, R)
     idx = _block_columns(ms.basis, tuple(tuples))
-    out = np.zeros((m.shape[0], len(tuples)))
-    for j in range(len(set_partitions(r))):
-        prod = np.ones_like(out)
-        for cols in idx[j]:
-            prod *= m[:, cols]
-        out += coef[:, j : j + 1] * prod
-    return Estimate(out[0], out[1:])
+    mt = np.ascontiguousarray(m.T)  # (K, J): a gathered column is one contiguous row
+    out = np.zeros((len(tuples), m.shape[0]))
+    for lo in range(0, len(tuples), _SLICE):  # tuple slices bound the memory of the gathered blocks
+        sl = slice(lo, lo + _SLICE)
+        gathered: dict[int, np.ndarray] = {}
+        for j, blocks in enumerate(idx):
+            prod = None
+            for cols in blocks:
+                g = gathered.get(id(cols))
+                if g is None:
+                    g = gathered[id(cols)] = mt[cols[sl]]
+                prod = g * coef[None, :, j] if prod is None else np.multiply(prod, g, out=prod)
+            out[sl] += prod
+    return Estimate(out[:, 0].copy(), np.ascontiguousarray(out[:, 1:].T))
 
 
 @lru_cache(maxsize=32)
 def _block_columns(basis: MonomialBasis, tuples: tuple) -> list[list[np.ndarray]]:
-    r = len(tuples[0])
+    """For each set partition of range(r), the basis columns of every block's sub-tuples."""
+    arr = np.sort(np.asarray(tuples, np.int64), axis=1)
+    r = arr.shape[1]
+    cache: dict[tuple[int, ...], np.ndarray] = {}
     res = []
     for rho in set_partitions(r):
-        res.append([np.asarray([basis.index[tuple(sorted(t[i] for i in block))] for t in tuples]) for block in rho])
+        cols = []
+        for block in rho:
+            if block not in cache:
+                cache[block] = basis.columns(arr[:, list(block)])
+            cols.append(cache[block])
+        res.append(cols)
     return res

@@ -135,25 +135,26 @@ def ensemble_correlators(
 
 
 def moments_dataset(ms, x, meta, tuples, max_order) -> xr.Dataset:
-    ds = base_dataset(x, meta)
+    ds, out = base_dataset(x, meta), {}  # variables collected first: one merge into the Dataset
     p = x.shape[0]
     for r in range(1, max_order + 1):
         if tuples is None:
             tl = sorted_tuples(p, r)
-            add_full(ds, f"G{r}", moments(ms, tl), p, r, tl)
-            add_khat(ds, f"G{r}", ms.khat[r])
+            add_full(out, f"G{r}", moments(ms, tl), p, r, tl)
+            add_khat(out, f"G{r}", ms.khat[r])
             if r >= 2:
-                add_full(ds, f"G{r}c", cumulants(ms, tl), p, r, tl)
-                add_khat(ds, f"G{r}c", ms.khat[r])
+                add_full(out, f"G{r}c", cumulants(ms, tl), p, r, tl)
+                add_khat(out, f"G{r}c", ms.khat[r])
         else:
             tl = [tuple(t) for t in tuples if len(t) == r]
             if r == 2 and not tl:
                 tl = sorted_tuples(p, 2)
             if not tl:
                 continue
-            add_tuples(ds, f"G{r}", moments(ms, tl), tl, r)
-            add_khat(ds, f"G{r}", ms.khat[r])
+            add_tuples(out, f"G{r}", moments(ms, tl), tl, r)
+            add_khat(out, f"G{r}", ms.khat[r])
             if r >= 2:
-                add_tuples(ds, f"G{r}c", cumulants(ms, tl), tl, r)
-                add_khat(ds, f"G{r}c", ms.khat[r])
+                add_tuples(out, f"G{r}c", cumulants(ms, tl), tl, r)
+                add_khat(out, f"G{r}c", ms.khat[r])
+    ds.update(out)
     return ds

@@ -105,7 +105,7 @@ def neuron_correlators(
         "estimator": "neuron (exponentially tilted)" if tilt else "neuron",
         "se_method": "delete-one-block jackknife",
     }
-    ds = base_dataset(x, meta)
+    ds, out = base_dataset(x, meta), {}  # variables collected first: one merge into the Dataset
     ds.coords["width"] = np.asarray(widths)
     s, b = arch.readout_std, arch.bias_std
     w = np.asarray(widths, np.float64)
@@ -113,11 +113,12 @@ def neuron_correlators(
         tl = sorted_tuples(p, r)
         k = cumulants(ms, tl, GAUSS_XI)
         if r == 2:
-            add_full(ds, "G2", k.map(lambda v: b**2 + s**2 * v), p, 2, tl)
-            add_khat(ds, "G2", ms.khat[2])
+            add_full(out, "G2", k.map(lambda v: b**2 + s**2 * v), p, 2, tl)
+            add_khat(out, "G2", ms.khat[2])
             continue
         scale = w ** (1.0 - r / 2.0) * s**r
         est = Estimate(scale[:, None] * k.value[None, :], scale[None, :, None] * k.replicas[:, None, :])
-        add_full(ds, f"G{r}c", est, p, r, tl, lead=(("width", widths),))
-        add_khat(ds, f"G{r}c", ms.khat[r])  # the neuron summands h^r: the same at every width
+        add_full(out, f"G{r}c", est, p, r, tl, lead=(("width", widths),))
+        add_khat(out, f"G{r}c", ms.khat[r])  # the neuron summands h^r: the same at every width
+    ds.update(out)
     return (ds, ms) if return_sums else ds
