@@ -160,12 +160,14 @@ def block_moment_sums(
 
 
 def zoo_entries(width: int, d: int = 1) -> dict[str, Architecture]:
-    """Every zoo entry with exact cumulants at `width`: the i.i.d.-neuron architectures of the
-    registry (default parameters) and LinearFeatures with non-Gaussian (uniform) weights."""
-    from ..architectures import REGISTRY, IIDNeuronArchitecture, LinearFeatures
+    """Every zoo entry with exact cumulants (the `ExactCumulants` capability: the i.i.d.-neuron
+    architectures and LinearFeatures) at `width` with default parameters, LinearFeatures with
+    non-Gaussian (uniform) weights so its connected functions do not vanish."""
+    from ..architectures import REGISTRY, ZOO_NAMES, ExactCumulants, LinearFeatures
 
-    out: dict[str, Architecture] = {
-        name: cls(width=width, d=d) for name, cls in REGISTRY.items() if issubclass(cls, IIDNeuronArchitecture)
-    }
-    out["LinearFeatures"] = LinearFeatures(width=width, d=d, weights="uniform")
+    out: dict[str, Architecture] = {}
+    for name in ZOO_NAMES:
+        cls = REGISTRY[name]
+        if issubclass(cls, ExactCumulants):
+            out[name] = cls(width=width, d=d, **({"weights": "uniform"} if cls is LinearFeatures else {}))
     return out

@@ -103,6 +103,7 @@ def plot_scaling(name: str, ds: xr.Dataset, fits: dict, path=None, *, ax=None) -
             a.fill_between(
                 w, np.abs(nv) - 2 * ns, np.abs(nv) + 2 * ns, color="C2", alpha=0.3, label="neuron level ±2 SE"
             )
+            a.plot(w, np.abs(nv), color="C2", lw=0.8)
         f = fits.get(v, {})
         title = LABELS[v]
         if "slope" in f:

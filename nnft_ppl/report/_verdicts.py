@@ -98,7 +98,9 @@ def _amplitude_part(ds: xr.Dataset, v: str, verdict_mask) -> dict:
 
 
 def verdict(f: dict) -> str:
-    """One word (plus the reason) from a fit_slopes entry: both slope and amplitude must hold."""
+    """One word (plus the reason) from a fit_slopes entry: both slope and amplitude must hold.
+    Unjudged entries say why: "sampling-limited" (fewer than 3 widths with k-hat <= 0.5) or
+    "below the noise floor" (too few widths at least 3 SE from zero)."""
     slope_ok, amp_ok = f.get("slope_ok"), f.get("amp_ok")
     failed = [n for n, ok in (("slope", slope_ok), ("amplitude", amp_ok)) if ok is False]
     if failed:
@@ -107,9 +109,10 @@ def verdict(f: dict) -> str:
         return "consistent"
     if slope_ok and "amp_n" not in f:
         return "slope consistent (no exact theory)"
+    limit = "sampling-limited" if f.get("khat_limited", True) else "below the noise floor"
     if amp_ok and slope_ok is None:
-        return "amplitude consistent; slope sampling-limited"
-    return "sampling-limited"
+        return f"amplitude consistent; slope {limit}"
+    return limit
 
 
 def fit_slopes(ds: xr.Dataset) -> dict[str, dict]:
@@ -129,6 +132,7 @@ def fit_slopes(ds: xr.Dataset) -> dict[str, dict]:
         f.update(_amplitude_part(ds, v, verdict_mask))
         if "error" in f and fit_mask.sum() < 3:
             f["error"] = f"sampling-limited: only {int(fit_mask.sum())} widths have k-hat <= {K_UNRELIABLE}"
+        f["khat_limited"] = bool(verdict_mask.sum() < 3)
         f["verdict"] = verdict(f)
         res[v] = f
     return res
