@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 # Python 3.12: on PATH, else the pyenv build this machine kind ships.
 PYTHON312 ?= $(shell command -v python3.12 >/dev/null 2>&1 && python3.12 -c 'import sys' 2>/dev/null && echo python3.12 || ls -d $${PYENV_ROOT:-$$HOME/.pyenv}/versions/3.12*/bin/python3.12 2>/dev/null | tail -n 1)
 
-.PHONY: run test lint bench clean
+.PHONY: run test lint bench notebooks clean
 
 $(VENV)/.installed: pyproject.toml
 	@if [ ! -x $(PY) ]; then \
@@ -24,6 +24,9 @@ test: $(VENV)/.installed
 
 bench: $(VENV)/.installed
 	$(PY) benchmarks/ensemble.py
+
+notebooks: $(VENV)/.installed
+	PATH=$(CURDIR)/$(VENV)/bin:$$PATH $(PY) notebooks/execute.py
 
 clean:
 	rm -rf $(VENV) report

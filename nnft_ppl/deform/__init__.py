@@ -5,7 +5,17 @@ sampled with NumPyro NUTS/HMC and checked against first-order Feynman diagrams.
 Nothing here imports ArviZ at import time (the DataTree/diagnostics functions import it on use).
 """
 
-from ._analysis import chain_vacua, first_order_phi2, free_phi2, lam2_fit, landscape, phi4_scan, reweighting_scan
+from ._analysis import (
+    chain_vacua,
+    first_order_breakdown,
+    first_order_phi2,
+    free_phi2,
+    lam2_fit,
+    landscape,
+    phi4_scan,
+    reweighting_scan,
+    theta_of,
+)
 from ._correlators import Estimate, connected2, connected4, mean_with_se, moments, unique_entries
 from ._diagnostics import Diagnostics, attach, diagnose, report, save, to_datatree
 from ._lamfit import DeviationFit, fit_deviation
@@ -41,6 +51,8 @@ __all__ = [
     "phi4_scan",
     "landscape",
     "chain_vacua",
+    "first_order_breakdown",
+    "theta_of",
     "RULES",
     "Custom",
     "Deformed",
