@@ -52,7 +52,7 @@ def test_networks_approach_their_gp(tmp_path):
     assert cmp.nets[4].attrs["dataset"].startswith("synthetic") and cmp.nets[4].attrs["y_scale"] == 1.0
 
 
-def _draws(rng, shift, b=32, s=50, m=20, tau=0.3, s2=0.1):
+def _draws(rng, shift, b=32, s=50, m=40, tau=0.3, s2=0.1):
     """Conditional moments whose mixture is exactly N(gm + shift, gv) at every grid point: cm ~ N(gm + shift,
     tau^2) per draw, cv = gv - s2 - tau^2, so the true W2 to the GP is |shift| pointwise."""
     gm, gv = np.linspace(-1, 1, m), np.full(m, 1.0)
@@ -72,11 +72,11 @@ def test_w2_is_debiased_for_monte_carlo_noise():
     assert abs(est.d2) < se_threshold(1, 4.0, 31) * est.d2_se and not est.resolved, est
     assert est.raw == raw and est.noise_floor > 0.5 * raw, est  # the noise floor is what the raw value showed
     reps = [w2_estimate(*_draws(rng, 0.0)) for _ in range(200)]
+    assert np.median([e.raw / e.raw_se for e in reps]) > 4  # the old estimate's bias, in its own SEs, typically
     d2 = np.array([e.d2 for e in reps])
     assert abs(d2.mean()) < 4 * d2.std(ddof=1) / np.sqrt(d2.size), d2.mean()
     assert np.mean([e.d2_se for e in reps]) > 0.8 * d2.std(ddof=1)  # the jackknife SE covers the scatter
-    z_raw = [w2_to_gp(*_draws(rng, 0.0))[0] for _ in range(5)]
-    assert min(z_raw) > 0.5 * raw  # every replica of the old estimate shows the floor
+    assert sum(e.resolved for e in reps) <= 2  # false alarms at the 4 SE level: ~0 expected
     shifted = w2_estimate(*_draws(rng, 0.05))
     assert abs(shifted.d2 - 0.05**2) < se_threshold(1, 4.0, 31) * shifted.d2_se and shifted.resolved, shifted
     assert abs(shifted.w2 - 0.05) < 4 * shifted.w2_se, shifted

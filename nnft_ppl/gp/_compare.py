@@ -43,19 +43,29 @@ def w2_to_gp(
 
     Biased upward by Monte Carlo noise (where the true distance is 0 it returns about the noise, many
     SE above 0) and the jackknife SE does not see the bias: `w2_estimate` removes it."""
-    cm = np.asarray(cm)
-    cv = np.zeros_like(cm) if cv is None else np.asarray(cv)
-    b = cm.shape[0]
-
-    def dist(keep):
-        m, v = cm[keep].reshape(-1, cm.shape[-1]), cv[keep].reshape(-1, cm.shape[-1])
-        return float(np.mean(w2_gaussian(m.mean(0), v.mean(0) + m.var(0) + s2, gp_mean, gp_var_y)))
-
-    est = dist(np.arange(b))
-    if b < 2:
+    mom, full, loo = _batch_moments(cm, cv)
+    est = float(np.mean(np.sqrt(_sq_w2(*full, s2, gp_mean, gp_var_y))))
+    if mom.shape[1] < 2:
         return est, float("nan")
-    loo = np.array([dist(np.delete(np.arange(b), i)) for i in range(b)])
-    return est, float(jackknife_se(loo))
+    return est, float(jackknife_se(np.mean(np.sqrt(_sq_w2(*loo, s2, gp_mean, gp_var_y)), axis=-1)))
+
+
+def _batch_moments(cm, cv):
+    """Per-batch, full-sample and leave-one-batch-out draw moments (E cm, E cm^2, E cv), each (3, [B,] m)."""
+    cm = np.asarray(cm, np.float64)
+    cv = np.zeros_like(cm) if cv is None else np.asarray(cv, np.float64)
+    if cm.ndim != 3 or cv.shape != cm.shape:
+        raise NNFTError(f"cm, cv: need (batches, draws, grid) arrays of one shape, got {cm.shape}, {cv.shape}")
+    b = cm.shape[0]
+    mom = np.stack([cm.mean(1), (cm**2).mean(1), cv.mean(1)])  # batches of equal size
+    full = mom.mean(1)
+    return mom, full, (full[:, None] * b - mom) / max(b - 1, 1)
+
+
+def _sq_w2(m1, m2, v, s2, gp_mean, gp_var_y) -> np.ndarray:
+    """Squared per-point W2 of the draws' Gaussian-approximated mixture (moments m1, m2, v) to the GP's."""
+    var = np.maximum(v + m2 - m1**2, 0.0) + s2
+    return (m1 - gp_mean) ** 2 + (np.sqrt(var) - np.sqrt(gp_var_y)) ** 2
 
 
 class W2Estimate(NamedTuple):
@@ -80,31 +90,19 @@ class W2Estimate(NamedTuple):
     n_batches: int
 
 
-def _d2(m1, m2, v, s2, gp_mean, gp_var_y) -> np.ndarray:
-    """Mean over the grid of the squared W2 from the draws' moments (..., m): E cm, E cm^2, E cv."""
-    var = np.maximum(v + m2 - m1**2, 0.0) + s2
-    return np.mean((m1 - gp_mean) ** 2 + (np.sqrt(var) - np.sqrt(gp_var_y)) ** 2, axis=-1)
-
-
 def w2_estimate(
     cm: Float[Array, "B S m"], cv: Float[Array, "B S m"] | None, s2: float, gp_mean, gp_var_y
 ) -> W2Estimate:
     """W2 of the network's predictive marginals to the GP's with the Monte Carlo noise bias removed
     (see `W2Estimate`); arguments as `w2_to_gp`. The B batches should be long compared with the
     chains' autocorrelation (contiguous batch means)."""
-    cm = np.asarray(cm, np.float64)
-    cv = np.zeros_like(cm) if cv is None else np.asarray(cv, np.float64)
-    if cm.ndim != 3 or cv.shape != cm.shape:
-        raise NNFTError(f"cm, cv: need (batches, draws, grid) arrays of one shape, got {cm.shape}, {cv.shape}")
-    b = cm.shape[0]
+    mom, full, loo = _batch_moments(cm, cv)
+    b = mom.shape[1]
     if b < 4:
         raise NNFTError(f"cm: {b} batches; the jackknife bias correction needs at least 4")
     gm, gv = np.asarray(gp_mean, np.float64), np.asarray(gp_var_y, np.float64)
-    mom = np.stack([cm.mean(1), (cm**2).mean(1), cv.mean(1)])  # (3, B, m), batches of equal size
-    full = mom.mean(1)
-    loo = (full[:, None] * b - mom) / (b - 1)
-    d2_full = float(_d2(*full, s2, gm, gv))
-    d2_loo = _d2(*loo, s2, gm, gv)
+    d2_full = float(np.mean(_sq_w2(*full, s2, gm, gv)))
+    d2_loo = np.mean(_sq_w2(*loo, s2, gm, gv), axis=-1)
     d2 = b * d2_full - (b - 1) * float(d2_loo.mean())
     d2_se = float(jackknife_se(d2_loo))
     raw, raw_se = w2_to_gp(cm, cv, s2, gm, gv)
