@@ -13,6 +13,7 @@ jax.config.update("jax_enable_x64", True)
 from . import architectures as _architectures  # noqa: E402
 from ._errors import NNFTError, NNFTNumericalError  # noqa: E402
 from ._keys import as_dtype, as_key  # noqa: E402
+from ._tails import khat_flag  # noqa: E402
 from .architectures import (  # noqa: E402
     REGISTRY,
     Architecture,
@@ -35,6 +36,7 @@ __all__ = [  # noqa: PLE0604  (the zoo's class names are derived from the regist
     "IIDNeuronArchitecture",
     "as_dtype",
     "as_key",
+    "khat_flag",
     "make_architecture",
     *_architectures.ZOO_NAMES,
 ]
