@@ -13,6 +13,7 @@ from numpyro import handlers
 from nnft_ppl import NNFTError
 from nnft_ppl.architectures import REGISTRY, IIDNeuronArchitecture, SingleLayer, make_architecture
 from nnft_ppl.ensemble import ensemble_correlators
+from nnft_ppl.gp import NNGPKernel
 
 
 @pytest.mark.parametrize("name", ZOO)
@@ -136,6 +137,9 @@ def test_one_dimensional_points_and_wrong_d(name):
     np.testing.assert_array_equal(np.asarray(arch.apply(theta, x)), np.asarray(arch.apply(theta, x[:, None])))
     np.testing.assert_array_equal(np.asarray(tr["phi"]["value"]), np.asarray(arch.apply(theta, x[:, None])))
     np.testing.assert_array_equal(np.asarray(arch.nngp_kernel(x, x)), np.asarray(arch.nngp_kernel(x[:, None], x)))
+    gram = np.asarray(NNGPKernel(arch).gram(x).as_matrix())  # GPJax's wrapper too (it read (P,) as one point)
+    k = np.asarray(arch.nngp_kernel(x, x))
+    np.testing.assert_allclose(gram, 0.5 * (k + k.T), rtol=1e-14, atol=1e-15)  # the Gram is symmetrised
     two = zoo_arch(name, d=2)
     theta2 = two.sample_theta(jax.random.key(0))
     for call, arg in (
@@ -144,6 +148,7 @@ def test_one_dimensional_points_and_wrong_d(name):
         (lambda: two.apply(theta2, x), "x"),
         (lambda: two.prior(x[:, None]), "x"),
         (lambda: two.apply(theta2, np.zeros((2, 2, 2))), "x"),
+        (lambda: NNGPKernel(two).gram(x), "x"),
     ):
         with pytest.raises(NNFTError, match=arg):
             call()

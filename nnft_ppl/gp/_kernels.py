@@ -91,10 +91,10 @@ class NNGPKernel(AbstractKernel):
 
     # whole matrices in one call (`kernel_matrix`), never GPJax's per-pair vmap
     def cross_covariance(self, x: Float[Array, "N D"], y: Float[Array, "M D"]) -> Float[Array, "N M"]:
-        return kernel_matrix(self.arch, jnp.atleast_2d(x), jnp.atleast_2d(y))
+        return kernel_matrix(self.arch, self.template.points(x, "x"), self.template.points(y, "y"))
 
     def gram(self, x: Float[Array, "N D"]) -> lx.AbstractLinearOperator:
-        x = jnp.atleast_2d(x)
+        x = self.template.points(x, "x")  # (N, D); 1-D inputs are N points when D = 1
         # exactly symmetric (the broadcast's rounding may differ between k_ij and k_ji by an
         # ulp); XLA fuses this, re-evaluating the elementwise kernel per read: cheap
         # (~1 ns an element) with the rational arcsin/arccos, 4x atan2 before
@@ -103,7 +103,7 @@ class NNGPKernel(AbstractKernel):
         return lx.TaggedLinearOperator(lx.MatrixLinearOperator(k), lx.positive_semidefinite_tag)
 
     def diagonal(self, x: Float[Array, "N D"]) -> lx.AbstractLinearOperator:
-        x = jnp.atleast_2d(x)
+        x = self.template.points(x, "x")
         arch = self.arch
         diag = jax.vmap(lambda xi: arch.nngp_kernel(xi[None, :], xi[None, :])[0, 0])(x)
         return lx.TaggedLinearOperator(lx.DiagonalLinearOperator(diag), lx.positive_semidefinite_tag)
