@@ -194,3 +194,12 @@ def test_quadrature_exact_values_carry_their_error():
     for name in ("GaussNet", "CosNet", "LinearFeatures"):
         _, e = exact_connected(make_architecture(name, width=3, d=3), x, 4, return_error=True)
         assert np.all(e == 0), name
+
+
+def test_exact_values_that_overflow_are_a_numerical_error():
+    """GaussNet's neuron moments exp(4 sw^2 x^2) overflow at sw = 50, x = 3: a numerical failure on valid
+    input (NNFTNumericalError, not NNFTError), never a silent inf."""
+    from nnft_ppl import NNFTNumericalError
+
+    with pytest.raises(NNFTNumericalError, match="overflow"):
+        exact_connected(make_architecture("GaussNet", width=3, sw=50.0), np.array([3.0]), 4)

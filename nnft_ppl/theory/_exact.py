@@ -14,7 +14,7 @@ from jaxtyping import Array, Float
 
 from .. import _validate as _V
 from .._combinatorics import set_partitions
-from .._errors import NNFTError
+from .._errors import NNFTError, NNFTNumericalError
 from .._tensors import expand, sorted_tuples
 from ..architectures import Architecture, ExactCumulants
 
@@ -38,6 +38,11 @@ def exact_connected(
     x = arch.check_points(x)
     p = x.shape[0]
     vals, errs = arch.exact_connected_values(x, sorted_tuples(p, order), width)
+    if not (np.all(np.isfinite(vals)) and np.all(np.isfinite(errs))):
+        raise NNFTNumericalError(
+            f"exact_connected: the order-{order} cumulants of {arch.name} overflow at these points "
+            "(neuron moments beyond float64); use smaller inputs or scales"
+        )
     full = expand(vals, p, order)
     return (full, expand(errs, p, order)) if return_error else full
 
