@@ -333,7 +333,7 @@ def test_fuzzed_overrides_are_accepted_or_refused_cleanly():
         ]
     )
 
-    @settings(max_examples=150, derandomize=True, deadline=None, suppress_health_check=list(HealthCheck))
+    @settings(max_examples=100, derandomize=True, deadline=None, suppress_health_check=list(HealthCheck))
     @given(st.sampled_from(names), keys, _toml_values())
     def check(name, key, value):
         try:
