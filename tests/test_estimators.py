@@ -3,6 +3,7 @@ the neuron-level shortcut, checkpoints, storage and bad input."""
 
 from __future__ import annotations
 
+import jax
 import numpy as np
 import pytest
 import xarray as xr
@@ -158,6 +159,9 @@ def test_netcdf_round_trip(tmp_path):
         (dict(max_order=1), "max_order"),
         (dict(dtype="float16"), "dtype"),
         (dict(key="abc"), "key"),
+        (dict(key=2**70), "key"),
+        (dict(key=jax.random.split(jax.random.key(0), 3)), "key"),
+        (dict(dtype=np.int32), "dtype"),
         (dict(chunk=0), "chunk"),
     ],
 )
