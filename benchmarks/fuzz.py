@@ -1,11 +1,12 @@
-"""The full fuzz: `tests/test_fuzz.py` with many more examples and random seeds.
+"""The full fuzz: `tests/test_fuzz.py` and `tests/test_fuzz_cli.py` with many more examples and
+random seeds.
 
-Each property of the test file runs in its own pytest process with `NNFT_FUZZ_EXAMPLES=<scale>`
+Each property of the test files runs in its own pytest process with `NNFT_FUZZ_EXAMPLES=<scale>`
 (every CI budget multiplied), `NNFT_FUZZ_RANDOM=1` (fresh random examples instead of the fixed
 seed) and, with `--run-recipes`, `NNFT_FUZZ_RUN=1` (the CLI property runs the generated recipes
 for real instead of validating them only). The time budget is split evenly between the
 properties (each is stopped at its share); prints, per property, pass / FAIL / stopped with the
-time taken and, for failures, hypothesis's minimal failing example.
+time taken and the number of calls checked, and, for failures, hypothesis's minimal failing example.
 Not a test: `python benchmarks/fuzz.py [--minutes 10] [--scale 40] [--run-recipes]`."""
 
 from __future__ import annotations
@@ -15,22 +16,22 @@ import ast
 import os
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-TESTS = ROOT / "tests" / "test_fuzz.py"
+TESTS = sorted((ROOT / "tests").glob("test_fuzz*.py"))
 
 
-def properties() -> list[str]:
-    """The hypothesis-driven tests of tests/test_fuzz.py (decorated with @given)."""
-    tree = ast.parse(TESTS.read_text())
+def properties() -> list[tuple[Path, str]]:
+    """The hypothesis-driven tests (decorated with @given) of the fuzz test files."""
     out = []
-    for node in tree.body:
-        if isinstance(node, ast.FunctionDef) and node.name.startswith("test_"):
-            decos = [ast.unparse(d) for d in node.decorator_list]
-            if any(d.startswith("given(") for d in decos):
-                out.append(node.name)
+    for path in TESTS:
+        for node in ast.parse(path.read_text()).body:
+            if isinstance(node, ast.FunctionDef) and node.name.startswith("test_"):
+                if any(ast.unparse(d).startswith("given(") for d in node.decorator_list):
+                    out.append((path, node.name))
     return out
 
 
@@ -46,22 +47,27 @@ def main() -> None:
     if a.run_recipes:
         env["NNFT_FUZZ_RUN"] = "1"
     print(f"{len(props)} properties, {share:.0f} s each, examples x{a.scale:g}, random seeds")
-    failures = 0
-    for name in props:
+    failures, total = 0, 0
+    counter = Path(tempfile.mkdtemp()) / "count"
+    env["NNFT_FUZZ_COUNT"] = str(counter)
+    for path, name in props:
         t0 = time.perf_counter()
-        cmd = [sys.executable, "-m", "pytest", str(TESTS), "-k", name, "-x", "-p", "no:cacheprovider", "--tb=short"]
+        counter.write_text("")
+        cmd = [sys.executable, "-m", "pytest", f"{path}::{name}", "-x", "-p", "no:cacheprovider", "--tb=short"]
         try:
             res = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=share)
             status = "pass" if res.returncode == 0 else "FAIL"
         except subprocess.TimeoutExpired:
             res, status = None, "stopped (budget spent, nothing found so far)"
-        print(f"{name:<45} {status:<8} {time.perf_counter() - t0:6.0f} s", flush=True)
+        calls = len(counter.read_text())
+        total += calls
+        print(f"{name:<40} {status:<8} {time.perf_counter() - t0:6.0f} s, {calls:6d} calls checked", flush=True)
         if status == "FAIL":
             failures += 1
             lines = res.stdout.splitlines()
             keep = [ln for ln in lines if ln.startswith("E ") or "Falsifying" in ln or "Failing test case" in ln]
             print("\n".join(keep[-40:]))
-    print(f"{failures} of {len(props)} properties failed")
+    print(f"{failures} of {len(props)} properties failed; {total} calls checked")
     sys.exit(1 if failures else 0)
 
 
