@@ -19,22 +19,22 @@ KW = dict(max_order=4, progress=False)
 def test_checkpoint_resumes_exactly_and_reuses_finished_blocks(tmp_path):
     arch = nn.ErfNet(width=3)
     ck = tmp_path / "ck.json"
-    full = ensemble_correlators(arch, X, 4000, key=4, **KW)
-    first = ensemble_correlators(arch, X, 4000, key=4, checkpoint=ck, **KW)
+    full = ensemble_correlators(arch, X, 2000, key=4, **KW)
+    first = ensemble_correlators(arch, X, 2000, key=4, checkpoint=ck, **KW)
     blocks = sorted((tmp_path / "ck.json.blocks").glob("block*.npz"))
     assert len(blocks) == 64
     for f in blocks[10:]:  # the run stopped after 10 blocks
         f.unlink()
-    resumed = ensemble_correlators(arch, X, 4000, key=4, checkpoint=ck, **KW)
+    resumed = ensemble_correlators(arch, X, 2000, key=4, checkpoint=ck, **KW)
     for ds in (first, resumed):
         np.testing.assert_array_equal(ds.G4c.values, full.G4c.values)
         assert float(ds.G4c_khat) == float(full.G4c_khat)
     z = dict(np.load(blocks[3]))
     np.savez(blocks[3], sums=np.full_like(z["sums"], np.nan), tails=z["tails"])
-    reused = ensemble_correlators(arch, X, 4000, key=4, checkpoint=ck, **KW)
+    reused = ensemble_correlators(arch, X, 2000, key=4, checkpoint=ck, **KW)
     assert np.all(np.isnan(reused.G4.values))  # block 3 came from the file, not recomputed
     with pytest.raises(NNFTError, match=r"differs in: key\)"):
-        ensemble_correlators(arch, X, 4000, key=5, checkpoint=ck, **KW)
+        ensemble_correlators(arch, X, 2000, key=5, checkpoint=ck, **KW)
 
 
 def test_tuples_collision_is_refused(tmp_path):
