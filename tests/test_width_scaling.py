@@ -70,6 +70,10 @@ def test_khat_flags_keep_widths_out_of_fits_and_verdicts(relu):
     heavy["d4_khat"] = ("width", np.full(relu.width.size, 0.9))
     f = fit_slopes(heavy)["d4"]
     assert "slope" not in f and f["error"].startswith("sampling-limited") and f["verdict"] == "sampling-limited"
+    # G2 against the kernel is judged only where its error bars can be trusted
+    heavy["G2_khat"] = ("width", np.full(relu.width.size, 0.8))
+    md = summary_markdown({"widths": list(relu.width.values)}, {"R": relu, "H": heavy}, {})
+    assert "| R | " in md and "within threshold |" in md and "not judged: every width has k-hat > 0.5" in md
 
 
 def test_neuron_level_band_amplitude(relu):

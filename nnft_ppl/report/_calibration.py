@@ -101,6 +101,8 @@ def calibrate_ensemble(
         arch, x, n_seeds * n_per_seed, key, n_seeds * n_blocks, max(orders), dtype, group=n_per_seed
     )
     k_seed = {r: np.asarray([_tails.max_khat(t, n_per_seed, r) for t in tops]) for r in orders}
+    floor = arch.predicted_khat(x, orders, n_per_seed) or {}  # as ensemble_correlators reports it
+    k_seed = {r: np.maximum(k, float(np.max(floor[r]))) if r in floor else k for r, k in k_seed.items()}
     out = {}
     for r in orders:
         tl = sorted_tuples(x.shape[0], r)
@@ -156,6 +158,7 @@ def block_moment_sums(
     if not np.all(np.isfinite(block_sums)):
         raise NNFTError("arch: non-finite field values; check the parameter scales")
     khat = {r: _tails.max_khat(tails, n, r) for r in range(1, max_order + 1)}
+    khat = _tails.with_prediction(khat, arch.predicted_khat(x, range(1, max_order + 1), n))
     return MomentSums(basis, block_sums, np.full(n_blocks, per, np.int64), tails, khat), np.concatenate(groups)
 
 

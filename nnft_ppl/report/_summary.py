@@ -83,6 +83,20 @@ def _neuron_table(results: dict[str, xr.Dataset]) -> list[str]:
     return lines
 
 
+def _g2_row(name: str, ds: xr.Dataset) -> str:
+    """G2 against the kernel, judged only over the widths whose G2 error bars can be trusted."""
+    z, thr = ds.G2_max_abs_z.values, float(ds.attrs["g2_threshold"])
+    k = ds.G2_khat.values if "G2_khat" in ds else np.full(z.shape, np.nan)
+    ok = k <= 0.5
+    if not ok.any():
+        word = "not judged: every width has k-hat > 0.5"
+    else:
+        word = "within threshold" if float(z[ok].max()) <= thr else "EXCEEDS threshold"
+        if not ok.all():
+            word += f" (widths {[int(w) for w in ds.width.values[~ok]]} with k-hat > 0.5 not judged)"
+    return f"| {name} | {float(z.max()):.2f} | {thr:.2f} | {ds.attrs['se_dof']} | {_khat_range(k)} | {word} |"
+
+
 def summary_markdown(spec: dict, results: dict[str, xr.Dataset], fits: dict) -> str:
     """The report's summary: slopes with amplitude checks and verdicts, k-hat per width,
     the neuron-level band, and G2 against the kernel."""
@@ -100,13 +114,10 @@ def summary_markdown(spec: dict, results: dict[str, xr.Dataset], fits: dict) -> 
         "",
         "## G2 against the NNGP kernel",
         "",
-        "| ensemble | max abs z over widths and pairs | threshold | dof |",
+        "| ensemble | max abs z over widths and pairs | threshold | dof | G2 k-hat | verdict |",
     ]
-    lines += ["|---|---|---|---|"]
-    for name, ds in results.items():
-        lines.append(
-            f"| {name} | {float(ds.G2_max_abs_z.max()):.2f} | {ds.attrs['g2_threshold']:.2f} | {ds.attrs['se_dof']} |"
-        )
+    lines += ["|---|---|---|---|---|---|"]
+    lines += [_g2_row(name, ds) for name, ds in results.items()]
     lines += ["", f"Widths: {spec['widths']}. Plots: `g2_vs_kernel.png`, `scaling_<ensemble>.png`. Data: `results.nc`."]
     return "\n".join(lines) + "\n"
 
