@@ -227,6 +227,7 @@ def run_nn_vs_gp(spec: dict, out: Path, progress: bool = True) -> dict:
             f"![](nn_vs_gp_{dname}.png)",
             "",
         ]
-        summary[dname] = f"W2 {' > '.join(f'{v:.3f}' for v in w2)} (monotone: {mono})"
+        w2_se = ", ".join(f"N={r['width']}: {r['w2']:.4g} ± {r['w2_se']:.2g}" for r in c.rows)
+        summary[dname] = f"W2 to the GP {w2_se} (decreasing: {mono})"
     (out / "summary.md").write_text("\n".join(lines))
     return summary
