@@ -71,7 +71,7 @@ def deformation(table: dict):
             "recipe deform = {g3, g4} is deprecated: write deform = {phi3 = 6 g3, phi4 = 24 g4} (V = kappa phi^3/3! "
             "+ lam phi^4/4!, the library's convention)",
             DeprecationWarning,
-            stacklevel=2,
+            stacklevel=3,  # the caller of run_ensemble
         )
         return from_g(float(table.get("g3", 0.0)), float(table.get("g4", 0.1)))
     return potential_from_spec(table)
