@@ -109,7 +109,12 @@ def verdict(f: dict) -> str:
         return "consistent"
     if slope_ok and "amp_n" not in f:
         return "slope consistent (no exact theory)"
-    limit = "sampling-limited" if f.get("khat_limited", True) else "below the noise floor"
+    if f.get("khat_limited", True):
+        limit = "sampling-limited"
+    elif "slope" in f:  # fitted over k <= 0.7 widths, but too few k <= 0.5 widths clear the floor
+        limit = "not judged (fewer than 3 widths with k <= 0.5 above the noise floor)"
+    else:
+        limit = "below the noise floor"
     if amp_ok and slope_ok is None:
         return f"amplitude consistent; slope {limit}"
     return limit
