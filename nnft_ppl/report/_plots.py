@@ -42,7 +42,7 @@ def plot_g2(results: dict[str, xr.Dataset], path=None, *, ax=None) -> Figure:
     so no two error bars overlap; the band is the Bonferroni threshold. Widths whose G2
     summands have k-hat > 0.5 are hollow.
     """
-    fig, axes = _axes(ax, len(results), (4.6 * len(results), 3.8))
+    fig, axes = _axes(ax, len(results), (6.0 * len(results), 4.0))
     for a, (name, ds) in zip(axes, results.items(), strict=True):
         k = ds.kernel.values
         iu = np.triu_indices(k.shape[0])
