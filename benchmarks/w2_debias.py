@@ -27,13 +27,14 @@ def null_draws(rng, shift=0.0, b=32, s=50, m=40, tau=0.3, s2=0.1):
 def synthetic_null(replicas: int) -> None:
     rng = np.random.default_rng(0)
     est = [w2_estimate(*null_draws(rng)) for _ in range(replicas)]
-    raw_z = np.array([e.raw / e.raw_se for e in est])
+    raw = np.array([e.raw for e in est])
+    raw_z = raw / np.array([e.raw_se for e in est])
     d2 = np.array([e.d2 for e in est])
     d2_se = np.array([e.d2_se for e in est])
     print(f"synthetic null, {replicas} replicas (true W2 = 0):")
     print(
-        f"  plug-in W2: mean {np.mean([e.raw for e in est]):.5f}, in its own SEs: mean z {raw_z.mean():.1f} "
-        f"+- {raw_z.std(ddof=1) / np.sqrt(replicas):.1f}, min z {raw_z.min():.1f}"
+        f"  plug-in W2: mean {raw.mean():.5f} +- {raw.std(ddof=1) / np.sqrt(replicas):.5f}, in its own SEs: "
+        f"mean z {raw_z.mean():.2f} +- {raw_z.std(ddof=1) / np.sqrt(replicas):.2f}, min z {raw_z.min():.1f}"
     )
     print(
         f"  debiased mean squared W2: mean {d2.mean():.2e} +- {d2.std(ddof=1) / np.sqrt(replicas):.2e} "
