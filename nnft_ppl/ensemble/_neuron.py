@@ -60,41 +60,11 @@ def neuron_correlators(
     x, n_neurons, max_order, n_blocks = check_common(arch, x, n_neurons, "n_neurons", max_order, n_blocks, dtype)
     widths = [arch.width] if widths is None else [V.integer("widths", w) for w in np.atleast_1d(widths)]
     key = as_key(key)
-    p = x.shape[0]
     capable = isinstance(arch, LogLinearNeurons)
     tilt = capable if tilt is None else bool(tilt)
     if tilt and not capable:
         raise NNFTError(f"tilt: {arch.name} does not declare log-linear neurons (LogLinearNeurons); use tilt=False")
-    jdtype = np.dtype(dtype)
-    xj = np.asarray(x, jdtype)
-    chunk = V.integer("chunk", chunk)
-    if tilt:
-        ms = tilted_moment_sums(
-            arch,
-            x,
-            n_neurons,
-            key,
-            range(2, max_order + 1, 2),
-            n_blocks=n_blocks,
-            chunk=chunk,
-            dtype=jdtype,
-            progress=progress,
-        )
-    else:
-        predicted = arch.predicted_khat(x, range(2, max_order + 1, 2), n_neurons)
-        _tails.warn_heavy(predicted, "neuron-level")
-        ms = stream_moment_sums(
-            lambda keys: arch.sample_neuron_features(keys, xj, jdtype),
-            n_neurons,
-            key,
-            MonomialBasis.full(p, max_order),
-            n_blocks=n_blocks,
-            chunk=chunk,
-            progress=progress,
-            desc=f"{arch.name} neurons",
-            cache_key=(arch, xj.tobytes(), dtype, "neuron"),
-        )
-        ms = ms._replace(khat=_tails.with_prediction(ms.khat, predicted))
+    ms = _neuron_sums(arch, x, n_neurons, key, max_order, n_blocks, V.integer("chunk", chunk), dtype, progress, tilt)
     meta = {
         "architecture": arch.name,
         "params": arch.params(),
@@ -105,6 +75,46 @@ def neuron_correlators(
         "estimator": "neuron (exponentially tilted)" if tilt else "neuron",
         "se_method": "delete-one-block jackknife",
     }
+    ds = _neuron_dataset(arch, x, ms, widths, max_order, meta)
+    return (ds, ms) if return_sums else ds
+
+
+def _neuron_sums(arch, x, n_neurons, key, max_order, n_blocks, chunk, dtype, progress, tilt):
+    """Block sums of the neuron monomials: tilted (one ensemble per even order) or plain, with k-hat."""
+    p = x.shape[0]
+    jdtype = np.dtype(dtype)
+    xj = np.asarray(x, jdtype)
+    if tilt:
+        return tilted_moment_sums(
+            arch,
+            x,
+            n_neurons,
+            key,
+            range(2, max_order + 1, 2),
+            n_blocks=n_blocks,
+            chunk=chunk,
+            dtype=jdtype,
+            progress=progress,
+        )
+    predicted = arch.predicted_khat(x, range(2, max_order + 1, 2), n_neurons)
+    _tails.warn_heavy(predicted, "neuron-level")
+    ms = stream_moment_sums(
+        lambda keys: arch.sample_neuron_features(keys, xj, jdtype),
+        n_neurons,
+        key,
+        MonomialBasis.full(p, max_order),
+        n_blocks=n_blocks,
+        chunk=chunk,
+        progress=progress,
+        desc=f"{arch.name} neurons",
+        cache_key=(arch, xj.tobytes(), dtype, "neuron"),
+    )
+    return ms._replace(khat=_tails.with_prediction(ms.khat, predicted))
+
+
+def _neuron_dataset(arch, x, ms, widths, max_order, meta) -> xr.Dataset:
+    """G2 and G_rc at every width from the neuron cumulants: kappa_r(phi) = N^(1 - r/2) s^r kappa_r(w h)."""
+    p = x.shape[0]
     ds, out = base_dataset(x, meta), {}  # variables collected first: one merge into the Dataset
     ds.coords["width"] = np.asarray(widths)
     s, b = arch.readout_std, arch.bias_std
@@ -121,4 +131,4 @@ def neuron_correlators(
         add_full(out, f"G{r}c", est, p, r, tl, lead=(("width", widths),))
         add_khat(out, f"G{r}c", ms.khat[r])  # the neuron summands h^r: the same at every width
     ds.update(out)
-    return (ds, ms) if return_sums else ds
+    return ds
