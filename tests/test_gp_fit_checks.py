@@ -79,12 +79,12 @@ class _NaNGradient(ErfNet):
         return super().nngp_kernel(x1, x2) + 0.0 * jnp.sqrt(self.sw - self.sw)
 
 
-@pytest.mark.parametrize("optimizer", ["lbfgs", "scipy"])
-def test_nonfinite_gradient_warns(optimizer):
-    """The old fit silently returned the initial scales (SingleLayer tanh at coincident points)."""
+def test_nonfinite_gradient_warns():
+    """The old fit silently returned the initial scales (SingleLayer tanh at coincident points):
+    now a warning says the optimiser took no step because the gradient is non-finite."""
     d = synthetic(20)
     with pytest.warns(GPWarning, match="gradient is non-finite") as rec:
-        g = fit_gp(_NaNGradient(), d.x, d.y, num_iters=5, optimizer=optimizer)
+        g = fit_gp(_NaNGradient(), d.x, d.y, num_iters=5, optimizer="scipy")
     assert all(w.filename == __file__ for w in rec)
     assert g.kernel.values() == {"sw": 1.0, "sb": 1.0}
     assert np.isfinite(g.log_marginal_likelihood)
