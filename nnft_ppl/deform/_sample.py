@@ -154,6 +154,9 @@ def sample_scan(
                 dtype=str(jnp.dtype(dtype)),
                 elapsed_s=elapsed,
                 compiled_once_for=len(potentials),
+                max_tree_depth=max_tree_depth,
+                quadrature_nodes=np.asarray(model.quad.points),
+                quadrature_weights=np.asarray(model.quad.weights),
                 backend=jax.default_backend(),
             )
             runs.append(DeformedRun(samples, stats, x, elapsed, meta))
