@@ -4,6 +4,7 @@ Bonferroni-corrected over the distinct tensor entries compared)."""
 import jax
 import numpy as np
 import pytest
+from arviz_conventions import check_tree
 from scipy.stats import norm
 
 import nnft_ppl as nf
@@ -192,6 +193,9 @@ def _check_datatree(run):
     """DataTree layout, metadata, and the gate flagging a too-short run."""
     dt = D.attach(D.to_datatree(run), _gate(run))
     assert dt["posterior"]["phi"].dims == ("chain", "draw", "point")
+    np.testing.assert_array_equal(dt["posterior"]["point"].values, X[:, 0])  # the points as coordinates
+    assert dt.attrs["arch_width"] == 32 and dt["constant_data"]["quadrature_weights"].size == 8
+    check_tree(dt, var_names=["phi", "S_int_value"])
     assert {"diverging", "acceptance_rate", "n_steps"} <= set(dt["sample_stats"].data_vars)
     assert dt.attrs["quadrature_rule"] == "gauss-legendre" and dt.attrs["diagnostics_ok"] == 1
     # a deliberately too-short run is flagged

@@ -10,6 +10,7 @@ from typing import NamedTuple
 
 import numpy as np
 
+from .. import _conventions as C
 from .._errors import NNFTError
 from ._sample import DeformedRun
 
@@ -44,34 +45,75 @@ class Diagnostics(NamedTuple):
         }
 
 
+#: NumPyro's field names -> ArviZ's standard sample_stats names (as arviz-base's `from_numpyro`)
+STAT_NAMES = {
+    "diverging": "diverging",
+    "accept_prob": "acceptance_rate",
+    "num_steps": "n_steps",
+    "energy": "energy",
+    "step_size": "step_size",
+}
+
+
+def sample_stats(run: DeformedRun) -> dict[str, np.ndarray]:
+    """ArviZ's standard sample_stats from NumPyro's fields: diverging, acceptance_rate, n_steps,
+    energy, step_size, lp (= -potential_energy) and, for NUTS, tree_depth and reached_max_tree_depth."""
+    st = run.sample_stats
+    stats = {new: np.asarray(st[old]) for old, new in STAT_NAMES.items() if old in st}
+    if "potential_energy" in st:
+        stats["lp"] = -np.asarray(st["potential_energy"])
+    if "num_steps" in st and run.meta.get("kernel", "nuts") == "nuts":
+        depth = np.log2(np.maximum(np.asarray(st["num_steps"]), 1)).astype(np.int64) + 1
+        stats["tree_depth"] = depth
+        if "max_tree_depth" in run.meta:
+            stats["reached_max_tree_depth"] = depth >= int(run.meta["max_tree_depth"])
+    return stats
+
+
+def site_dims(name: str, shape: tuple[int, ...], width: int, d: int) -> list[str]:
+    """Named dims of a parameter site (without chain and draw): rows `neuron` (`output` for one
+    readout row), columns `input_dim` (first layer) or `neuron_in`; anything else `<name>_axis<i>`."""
+    base = name.removesuffix("_decentered")
+    dims = []
+    for i, size in enumerate(shape):
+        dim = None
+        if i == 0:
+            dim = "neuron" if size == width else "output" if size == 1 else None
+        elif i == 1:
+            first = base in ("W0", "w") and size == d
+            dim = "input_dim" if first else "neuron_in" if size == width else "input_dim" if size == d else None
+        dims.append(dim or f"{base}_axis{i}")
+    return dims
+
+
 def to_datatree(run: DeformedRun):
-    """The run as an ArviZ DataTree: `posterior` (theta sites, `phi` over `point`, `S_int_value`),
-    `sample_stats` (diverging, acceptance_rate, n_steps, energy, lp, step_size), `constant_data` (x),
-    metadata in attrs."""
+    """The run as an ArviZ DataTree in ArviZ's conventions: `posterior` (theta sites with dims
+    `neuron`, `input_dim`, ...; `phi` over `point`, the points as its coordinate in d = 1;
+    `S_int_value`), `sample_stats` (diverging, acceptance_rate, n_steps, energy, lp, step_size,
+    tree_depth), `constant_data` (x, and the quadrature points and weights when recorded), the
+    architecture's parameters, the run's settings and the library version in attrs."""
     from arviz_base import from_dict
 
-    post = dict(run.samples)
-    dims = {"phi": ["point"]}
-    for k, v in post.items():
-        if k != "phi" and v.ndim > 2:
-            dims[k] = [f"{k}_dim_{i}" for i in range(v.ndim - 2)]
-    st = run.sample_stats
-    rename = {
-        "diverging": "diverging",
-        "accept_prob": "acceptance_rate",
-        "num_steps": "n_steps",
-        "energy": "energy",
-        "step_size": "step_size",
-    }
-    stats = {new: st[old] for old, new in rename.items() if old in st}
-    if "potential_energy" in st:
-        stats["lp"] = -st["potential_energy"]
-    attrs = {k: (v if isinstance(v, (int, float, str)) else str(v)) for k, v in run.meta.items()}
+    x = np.asarray(run.x)
+    width = int(run.meta.get("arch_width", -1))
+    dims = {"phi": [C.POINT]}
+    for k, v in run.samples.items():
+        if k != "phi" and np.ndim(v) > 2:
+            dims[k] = site_dims(k, tuple(np.shape(v))[2:], width, x.shape[1])
+    const = {"x": x}
+    cdims = {"x": [C.POINT, C.INPUT_DIM]}
+    coords = C.point_coords(x)
+    if "quadrature_nodes" in run.meta:
+        const["quadrature_nodes"] = np.asarray(run.meta["quadrature_nodes"])
+        const["quadrature_weights"] = np.asarray(run.meta["quadrature_weights"])
+        cdims.update(quadrature_nodes=["quad_point", C.INPUT_DIM], quadrature_weights=["quad_point"])
+    attrs = {k: C.netcdf_attr(v) for k, v in run.meta.items() if k not in const}
     dt = from_dict(
-        {"posterior": post, "sample_stats": stats, "constant_data": {"x": run.x}},
-        dims={**dims, "x": ["point", "x_dim"]},
+        {"posterior": dict(run.samples), "sample_stats": sample_stats(run), "constant_data": const},
+        dims={**dims, **cdims},
+        coords=coords,
     )
-    dt.attrs.update(attrs)
+    dt.attrs.update({**attrs, **C.version_attrs()})
     return dt
 
 
