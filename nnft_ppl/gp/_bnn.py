@@ -76,14 +76,14 @@ def _draw_readout(arch, samples, noise, x, y, xt, key, shape, batch: int = 1024)
 RENAMED = {"seed": "rng_key", "target_accept": "target_accept_prob", "progress": "progress_bar"}
 
 
-def _renamed(old_kwargs: dict, current: dict) -> dict:
+def _renamed(old_kwargs: dict, current: dict, fn: str = "run_nuts", renamed: dict = RENAMED) -> dict:
+    """`current` with the deprecated spellings in `old_kwargs` moved to their new names, each with a
+    `DeprecationWarning` at the caller of `fn` (call this directly from `fn`); unknown names are refused."""
     for old, value in old_kwargs.items():
-        if old not in RENAMED:
-            raise NNFTError(f"run_nuts: unknown argument {old!r}; did you mean one of {sorted(RENAMED.values())}?")
-        new = RENAMED[old]
-        warnings.warn(
-            f"run_nuts({old}=...) is deprecated (removed in 0.2); use {new}=", DeprecationWarning, stacklevel=3
-        )
+        if old not in renamed:
+            raise NNFTError(f"{fn}: unknown argument {old!r}; did you mean one of {sorted(renamed.values())}?")
+        new = renamed[old]
+        warnings.warn(f"{fn}({old}=...) is deprecated (removed in 0.2); use {new}=", DeprecationWarning, stacklevel=3)
         current[new] = value
     return current
 
