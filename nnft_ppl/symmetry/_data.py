@@ -6,7 +6,8 @@ are written to `prior`, MCMC draws live in `posterior` (read by default when pre
 earlier releases kept i.i.d. draws in `posterior` with kind "iid" and still read); the points `x`
 of dims (point, dim) as a coordinate, a variable (of that group or of `constant_data`/
 `observed_data`) or an attribute; the attribute `kind` ("iid" or "mcmc"; without it, "iid"
-for `prior` and "mcmc" otherwise).
+for `prior` and "mcmc" otherwise). Written trees follow the data conventions of
+docs/architecture.md: `point` carries x[:, 0] (d = 1) or the index, x is also in `constant_data`.
 Transformed copies live in `phi_g` (chain, draw, transform, point[, out]) with
 points `x_g` (transform, point, dim).
 """
@@ -22,6 +23,7 @@ import numpy as np
 import xarray as xr
 from jaxtyping import Array, Float, PRNGKeyArray
 
+from .. import _conventions as C
 from .._errors import NNFTError
 from .._validate import integer
 from .._validate import points as _points
@@ -151,20 +153,37 @@ def fields_datatree(
     x_g: np.ndarray | None = None,
     attrs: dict | None = None,
 ) -> xr.DataTree:
-    """A DataTree with `phi` (chain, draw, point[, out]) and the points as coordinates, in the group
-    `prior` for kind "iid" and `posterior` for kind "mcmc"."""
+    """A DataTree with `phi` (chain, draw, point[, out]) in the group `prior` for kind "iid" and
+    `posterior` for kind "mcmc", the points as coordinates (`point`: x[:, 0] in d = 1, the index
+    otherwise; `x` (point, input_dim)), `constant_data` with x (and x_g), `attrs` and the library
+    version in the root attrs."""
     phi = np.asarray(phi, np.float64)
     x = np.asarray(x, np.float64)
-    dims = ["chain", "draw", "point"] + (["out"] if phi.ndim == 4 else [])
+    pc = C.point_coords(x)
+    dims = ["chain", "draw", C.POINT] + (["out"] if phi.ndim == 4 else [])
     data_vars = {"phi": (dims, phi)}
-    coords = {"x": (("point", "dim"), x)}
+    coords = {**pc, "x": ((C.POINT, C.INPUT_DIM), x)}
+    const = {"x": ((C.POINT, C.INPUT_DIM), x)}
     if phi_g is not None:
-        gd = ["chain", "draw", "transform", "point"] + (["out"] if phi_g.ndim == 5 else [])
+        gd = ["chain", "draw", "transform", C.POINT] + (["out"] if phi_g.ndim == 5 else [])
         data_vars["phi_g"] = (gd, np.asarray(phi_g, np.float64))
-        coords["x_g"] = (("transform", "point", "dim"), np.asarray(x_g, np.float64))
-    ds = xr.Dataset(data_vars, coords=coords, attrs={"kind": check_kind(kind), **(attrs or {})})
+        coords["x_g"] = const["x_g"] = (("transform", C.POINT, C.INPUT_DIM), np.asarray(x_g, np.float64))
+    ds = xr.Dataset(data_vars, coords=coords, attrs={"kind": check_kind(kind)})
     group = IID_GROUP if kind == "iid" else "posterior"
-    return xr.DataTree.from_dict({group: ds}, name="ensemble")
+    tree = xr.DataTree.from_dict({group: ds, "constant_data": xr.Dataset(const, coords=pc)}, name="ensemble")
+    root = {k: C.netcdf_attr(v) for k, v in (attrs or {}).items()}
+    tree.attrs.update({**root, "kind": check_kind(kind), **C.version_attrs()})
+    return tree
+
+
+def model_attrs(model) -> dict:
+    """The model's name and parameters (`arch_<field>`) as attributes."""
+    if isinstance(model, Architecture):
+        return C.arch_attrs(model)
+    if isinstance(model, FieldSampler):
+        fields = {f.name: getattr(model, f.name) for f in dataclasses.fields(model)}
+        return {"model": model.name, **{f"arch_{k}": C.netcdf_attr(v) for k, v in fields.items()}}
+    return {"model": getattr(model, "__name__", "sampler")}
 
 
 _JITTED: dict = {}
@@ -219,8 +238,8 @@ def prior_ensemble(arch, x: Float[np.ndarray, "P d"], n: int, key: PRNGKeyArray)
     """
     x = check_points(arch, x)
     phi = draw_fields(arch, x, n, key)
-    name = arch.name if is_model(arch) else getattr(arch, "__name__", "sampler")
-    return fields_datatree(phi[None, ..., 0] if phi.shape[-1] == 1 else phi[None], x, "iid", attrs={"model": name})
+    attrs = {"model": arch.name if is_model(arch) else getattr(arch, "__name__", "sampler"), **model_attrs(arch)}
+    return fields_datatree(phi[None, ..., 0] if phi.shape[-1] == 1 else phi[None], x, "iid", attrs=attrs)
 
 
 def transformed_ensemble(
@@ -243,4 +262,6 @@ def transformed_ensemble(
     trans = phi[:, p:].reshape(n, g, p, -1)
     if phi.shape[-1] == 1:
         base, trans = base[..., 0], trans[..., 0]
-    return fields_datatree(base[None], x, "iid", phi_g=trans[None], x_g=x_g, attrs={"transform": label})
+    return fields_datatree(
+        base[None], x, "iid", phi_g=trans[None], x_g=x_g, attrs={"transform": label, **model_attrs(arch)}
+    )

@@ -22,7 +22,7 @@ from ..architectures import REGISTRY, make_architecture
 from . import _checks  # noqa: F401  (registers the built-in tests)
 from ._arviz import attach_results
 from ._core import DEFAULT_ALPHA, SymmetryResult
-from ._data import as_fields, default_group, prior_ensemble
+from ._data import as_fields, default_group, model_attrs, prior_ensemble
 from ._deformed import deformed_ensemble, from_g
 from ._models import FieldSampler, VectorGaussNet
 from ._registry import EnsembleContext, ensemble_key, run_applicable
@@ -96,7 +96,7 @@ def run_ensemble(spec: dict, alpha: float = DEFAULT_ALPHA) -> tuple[xr.DataTree,
         tree = prior_ensemble(model, x, n, ensemble_key(key))
     ctx = EnsembleContext(tree, as_fields(tree), model, x, n, key, alpha, dict(spec), bool(deform))
     results = run_applicable(ctx)
-    tree.attrs.update({"name": spec["name"], "architecture": spec["architecture"]})
+    tree.attrs.update({**model_attrs(model), "name": spec["name"], "architecture": spec["architecture"]})
     attach_results(tree, results)
     return tree, results
 
