@@ -7,13 +7,15 @@ import json
 import numpy as np
 import xarray as xr
 
+from .. import _conventions as C
 from .._tails import KHAT_DOC, khat_flag
 from .._tensors import expand, sorted_tuple_array
 from ._estimate import Estimate
 
 
 def point_dims(order: int) -> tuple[str, ...]:
-    return tuple(f"p{i + 1}" for i in range(order))
+    """The dims of an order-`order` tensor: `point_1 .. point_order` (docs/architecture.md, Data conventions)."""
+    return C.tensor_dims(order)
 
 
 def add_full(ds: xr.Dataset | dict, name: str, est: Estimate, n_points: int, order: int, index: dict, lead=()) -> None:
@@ -38,10 +40,13 @@ def add_khat(ds: xr.Dataset | dict, name: str, khat: float) -> None:
 
 
 def base_dataset(x: np.ndarray, meta: dict) -> xr.Dataset:
-    p, d = x.shape
-    ds = xr.Dataset(coords={"point": np.arange(p), "dim": np.arange(d)})
-    ds["x"] = (("point", "dim"), x)
-    for i in range(1, 7):
-        ds.coords[f"p{i}"] = np.arange(p)
+    """An empty Dataset with the point coordinates (`point`, `point_1 .. point_6`: x[:, 0] in d = 1, the
+    index otherwise; `input_dim`), x (point, input_dim) as a coordinate, `meta`, the architecture's
+    parameters (`arch_<field>`) and the library version as attrs."""
+    ds = xr.Dataset(coords=C.point_coords(x, 6))
+    ds.coords["x"] = ((C.POINT, C.INPUT_DIM), x)
     ds.attrs.update({k: (json.dumps(v) if isinstance(v, (dict, list, tuple)) else v) for k, v in meta.items()})
+    if isinstance(meta.get("params"), dict):
+        ds.attrs.update({f"arch_{k}": C.netcdf_attr(v) for k, v in meta["params"].items()})
+    ds.attrs.update(C.version_attrs())
     return ds

@@ -19,6 +19,7 @@ import json
 import numpy as np
 import xarray as xr
 
+from .. import _conventions as C
 from .._combinatorics import GAUSS_XI
 from .._errors import NNFTError
 from ..architectures import IIDNeuronArchitecture, make_architecture
@@ -70,7 +71,9 @@ def width_scaling(
     bar reliable, 0.5 < k <= 0.7 error bar unreliable, k > 0.7 value unreliable), the
     G2-vs-kernel check, and for i.i.d. neurons the exact values (`*_exact`) and, with
     `n_neurons`, the neuron-level estimates (`d4_neuron`, `d6c_neuron`, with SEs and k-hat).
-    The architecture's parameters are attrs (`param_<name>`, and `params` as JSON).
+    The architecture's parameters are attrs (`param_<name>`, and `params` as JSON), with the library
+    version; the points are the coordinates of `point_1`, `point_2` (x[:, 0] in d = 1) and `x` is a
+    coordinate along `point_1`.
     """
     widths = [int(w) for w in widths]
     if len(widths) < 3:
@@ -88,12 +91,14 @@ def width_scaling(
         )
         for c, val in _width_row(ds, ms, x, k, gp).items():
             cols.setdefault(c, []).append(val)
-    out = xr.Dataset(coords={"width": widths, "p1": np.arange(len(x)), "p2": np.arange(len(x))})
-    out["x"] = (("p1", "dim"), x)
-    out["kernel"] = (("p1", "p2"), k)
+    pair = C.tensor_dims(2)
+    coords = C.point_coords(x, 2)
+    out = xr.Dataset(coords={"width": widths, **{d: coords[d] for d in (C.INPUT_DIM, *pair)}})
+    out.coords["x"] = ((pair[0], C.INPUT_DIM), x)  # the points, along the first index
+    out["kernel"] = (pair, k)
     out["n_nets"] = (("width",), np.asarray([nets[n] for n in widths]))
     for c, vals in cols.items():
-        out[c] = (("width",) + (("p1", "p2") if c in ("G2", "G2_se") else ()), np.asarray(vals))
+        out[c] = (("width",) + (pair if c in ("G2", "G2_se") else ()), np.asarray(vals))
     n_pairs = len(x) * (len(x) + 1) // 2
     arch_params = arch0.params()
     arch_params.pop("width", None)
@@ -104,6 +109,7 @@ def width_scaling(
         se_dof=int(out.n_blocks.min()) - 1,
         g2_threshold=se_threshold(n_pairs * len(widths), dof=int(out.n_blocks.min()) - 1),
         exact_two_point=int(arch0.exact_two_point),
+        **C.version_attrs(),
     )
     if isinstance(arch0, IIDNeuronArchitecture):
         _add_exact(out, arch0, x, gp)
