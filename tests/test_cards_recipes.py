@@ -5,7 +5,10 @@ from __future__ import annotations
 import warnings
 from pathlib import Path
 
+import numpy as np
 import pytest
+import xarray as xr
+from arviz_conventions import check_tree
 
 from nnft_ppl import NNFTError
 from nnft_ppl.architectures import REGISTRY
@@ -62,6 +65,10 @@ def test_nnft_run_writes_the_report(tmp_path, capsys):
     for f in ("results.nc", "summary.md", "g2_vs_kernel.png", "scaling_ErfNet.png", ".nnft_report.json"):
         assert (out / f).stat().st_size > 0, f
     assert "ErfNet" in (out / "summary.md").read_text()
+    back = xr.open_datatree(out / "results.nc", engine="h5netcdf")
+    check_tree(back)  # point coordinates, params and version attrs
+    np.testing.assert_allclose(back["ErfNet"]["point_1"].values, [0.2, 0.7, 1.2])
+    assert back["ErfNet"].to_dataset().G2.sel(point_1=0.7, point_2=1.2).shape == (3,)  # .sel by position
     assert main(["zoo"]) == 0
     assert "ErfNet" in capsys.readouterr().out
 
