@@ -9,6 +9,7 @@ import jax
 import matplotlib.pyplot as plt  # the Agg backend: tests/conftest.py
 import numpy as np
 import pytest
+from arviz_conventions import check_tree
 
 import nnft_ppl
 from nnft_ppl import NNFTError
@@ -36,6 +37,7 @@ def test_nuts_posterior_tree():
     assert tree.attrs["warnings"] == ""
     assert "sigma" in tree.attrs["rhat_variables"]
     _assert_arviz_conventions(tree, d.x, d.y)
+    check_tree(tree, var_names=["sigma"], plots=False)  # the shared checker (plots drawn above)
 
     bad = tree.copy()
     post = bad.posterior.to_dataset()

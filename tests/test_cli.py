@@ -117,7 +117,7 @@ def test_set_and_small_run_end_to_end(tmp_path):
     sets = ['architectures=[{ name = "ErfNet" }]', "datasets.diabetes_bmi.n=12", "fit.num_iters=3"]
     assert main(["run", "gp_fit", "--small", "--out", str(out), "--quiet", *sum((["--set", s] for s in sets), [])]) == 0
     ds = xr.open_dataset(out / "gp_synthetic_ErfNet.nc")
-    assert ds.sizes["obs_id"] == 12 and ds.sizes["x_test"] == 8  # --small: 12 points, an 8-point grid
+    assert ds.sizes["point"] == 12 and ds.sizes["test_point"] == 8  # --small: 12 points, an 8-point grid
     assert not (out / "gp_synthetic_ReLUNet.nc").exists()  # --set: only ErfNet
     assert (out / "gp_fit_synthetic.png").stat().st_size > 1000 and "gp_fit_synthetic.png" in (
         out / "summary.md"

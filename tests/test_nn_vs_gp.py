@@ -6,6 +6,8 @@ from pathlib import Path
 import arviz_stats as azs
 import numpy as np
 import pytest
+import xarray as xr
+from arviz_conventions import check_tree
 
 import nnft_ppl  # noqa: F401  (float64)
 from nnft_ppl.architectures import ErfNet
@@ -93,6 +95,9 @@ def test_recipes(tmp_path):
     summary = run_recipe(small, tmp_path / "out", progress=False)
     assert "diabetes_bmi/ErfNet" in summary
     assert (tmp_path / "out" / "summary.md").is_file() and (tmp_path / "out" / "gp_diabetes_bmi_ErfNet.nc").is_file()
+    fit = xr.open_dataset(tmp_path / "out" / "gp_diabetes_bmi_ErfNet.nc")
+    check_tree(fit)  # one point-dim name (point, test_point) with the points as coordinates, version in attrs
+    assert fit["loo_pointwise"].dims == ("point",) and fit.sizes["point"] == 30
 
 
 def test_notebook_executes():

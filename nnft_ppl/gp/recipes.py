@@ -115,10 +115,21 @@ def gp_fit_compute(spec: dict) -> dict:
 
 def gp_fit_dataset(data, aname: str, g, xt, p: dict, loo: dict) -> xr.Dataset:
     """One fit as a Dataset: predictions on the test grid, pointwise LOO, fitted scales in attrs."""
+    from .._conventions import netcdf_attr, point_values, version_attrs
+
+    fitted = {**g.kernel.arch.params(), **g.kernel.values()}  # the architecture at the fitted scales
+
     ds = xr.Dataset(
-        {k: ("x_test", v) for k, v in p.items()} | {"loo_pointwise": ("obs_id", loo["pointwise"])},
-        coords={"x_test": xt[:, 0], "obs_id": np.arange(data.n)},
+        {k: ("test_point", v) for k, v in p.items()} | {"loo_pointwise": ("point", loo["pointwise"])},
+        coords={
+            "test_point": point_values(xt),
+            "point": point_values(data.x),
+            "x_test": (("test_point", "input_dim"), xt),
+            "x": (("point", "input_dim"), np.asarray(data.x)),
+        },
         attrs={
+            **version_attrs(),
+            **{f"arch_{k}": netcdf_attr(v) for k, v in fitted.items()},
             **data.attrs(),
             **g.summary(),
             "architecture": aname,
