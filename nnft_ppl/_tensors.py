@@ -42,13 +42,45 @@ def distinct_mask(shape) -> np.ndarray:
 
 @lru_cache(maxsize=32)
 def _default_lookup(n_points: int, order: int) -> np.ndarray:
-    return _lookup(n_points, order, {t: i for i, t in enumerate(sorted_tuples(n_points, order))})
+    return _lookup(n_points, order, None)
 
 
-def _lookup(n_points: int, order: int, index: dict) -> np.ndarray:
-    grid = np.indices((n_points,) * order).reshape(order, -1).T
-    grid.sort(axis=1)
-    return np.fromiter((index[tuple(g)] for g in map(tuple, grid.tolist())), dtype=np.int64, count=len(grid))
+def _codes(rows, n_points: int) -> np.ndarray:
+    """Base-`n_points` integer code of each index row (digits along the first axis), int64."""
+    codes = np.zeros(np.shape(rows)[1:], np.int64)
+    for digit in rows:
+        codes = codes * n_points + digit
+    return codes
+
+
+def _sorted_grid(n_points: int, order: int) -> np.ndarray:
+    """Every multi-index of the (P,)*order tensor with its indices sorted, shape (order, P**order)."""
+    small = np.uint8 if n_points <= 256 else np.int64
+    grid = [row for row in np.indices((n_points,) * order, dtype=small).reshape(order, -1)]
+    for step in range(order):  # odd-even transposition sort: `order` passes of compare-and-swap
+        for i in range(step % 2, order - 1, 2):
+            grid[i], grid[i + 1] = np.minimum(grid[i], grid[i + 1]), np.maximum(grid[i], grid[i + 1])
+    return np.stack(grid)
+
+
+def _lookup(n_points: int, order: int, index: dict | None) -> np.ndarray:
+    """Position along the values axis of every full-tensor entry (the sorted tuple it equals)."""
+    if index is None:
+        keys, positions = sorted_tuple_array(n_points, order), None
+    else:
+        keys = np.array(list(index.keys()), dtype=np.int64).reshape(-1, order)
+        positions = np.fromiter(index.values(), dtype=np.int64, count=len(index))
+    key_codes = _codes(keys.T, n_points)
+    perm = np.argsort(key_codes, kind="stable")
+    key_codes = key_codes[perm]
+    codes = _codes(_sorted_grid(n_points, order), n_points)
+    at = np.minimum(np.searchsorted(key_codes, codes), len(key_codes) - 1)
+    missing = key_codes[at] != codes
+    if missing.any():
+        first = np.unravel_index(int(np.argmax(missing)), (n_points,) * order)
+        raise KeyError(tuple(sorted(int(i) for i in first)))
+    at = perm[at]
+    return at if positions is None else positions[at]
 
 
 def expand(values, n_points: int, order: int, index: dict | None = None) -> np.ndarray:
