@@ -138,20 +138,8 @@ def fit_deviation(
     lam = 0 value; `first_order_shift`: the first-order prediction of value - free per lam (linear in
     lam). Optionally `derivative`/`derivative_se`: the measured dG/dlam per lam, and `derivative_cov`
     its covariance with the value of the same run (0 if omitted)."""
-    lams = _vec("lams", lams)
+    lams, value, se, shift = _check_scan(lams, value, se, free, first_order_shift, order)
     n = lams.shape[0]
-    value, se = _vec("value", value, n), _vec("se", se, n)
-    shift = _vec("first_order_shift", first_order_shift, n)
-    if order not in (2, 3):
-        raise NNFTError(f"order must be 2 or 3, got {order!r}")
-    if np.any(lams <= 0) or len(np.unique(lams)) != n:
-        raise NNFTError("lams must be distinct and > 0")
-    if np.any(se <= 0):
-        raise NNFTError("se must be > 0")
-    if n <= order:
-        raise NNFTError(f"need more lams ({n}) than fitted coefficients ({order})")
-    if not np.isfinite(free):
-        raise NNFTError("free must be finite")
     dev = value - free - shift
     x = np.stack([lams ** (k + 1) for k in range(order)], axis=1)
     if derivative is None:
@@ -159,36 +147,16 @@ def fit_deviation(
         ddev = dse = None
         n_data = n
     else:
-        deriv, dse = _vec("derivative", derivative, n), _vec("derivative_se", derivative_se, n)
-        dcov = np.zeros(n) if derivative_cov is None else _vec("derivative_cov", derivative_cov, n)
-        if np.any(dse <= 0):
-            raise NNFTError("derivative_se must be > 0")
-        if np.any(dcov**2 >= (se * dse) ** 2):
-            raise NNFTError("derivative_cov must give a positive-definite 2x2 covariance per lam")
-        ddev = deriv - shift / lams  # the first-order shift is linear in lam
-        xd = np.stack([(k + 1) * lams**k for k in range(order)], axis=1)
-        xx = np.stack([x, xd], axis=1).reshape(2 * n, order)
-        yy = np.stack([dev, ddev], axis=1).reshape(2 * n)
-        blocks = np.linalg.inv(np.stack([np.stack([se**2, dcov], -1), np.stack([dcov, dse**2], -1)], -2))
-        inv_cov = np.zeros((2 * n, 2 * n))
-        for i in range(n):
-            inv_cov[2 * i : 2 * i + 2, 2 * i : 2 * i + 2] = blocks[i]
-        coef, cov, chi2 = _gls(xx, yy, inv_cov)
+        ddev, dse, (coef, cov, chi2) = _fit_with_derivatives(
+            lams, x, dev, se, shift, derivative, derivative_se, derivative_cov
+        )
         n_data = 2 * n
-    dof = n_data - order
     resolved = np.abs(dev) > min_z * se
-    if resolved.sum() >= 2:
-        xs = np.stack([np.ones(resolved.sum()), np.log(lams[resolved])], axis=1)
-        sc, scov, _ = _wls(xs, np.log(np.abs(dev[resolved])), se[resolved] / np.abs(dev[resolved]))
-        slope, slope_se = float(sc[1]), float(np.sqrt(scov[1, 1]))
-    else:
-        slope, slope_se = float("nan"), float("nan")
+    slope, slope_se = _loglog_slope(lams[resolved], dev[resolved], se[resolved])
     bad = lams[np.abs(dev) > n_sigma * se]
     bad_rel = lams[np.abs(dev) > rel * np.abs(shift)]
-    # where b lam^2 reaches rel |a1 lam|, a1 the first-order slope (shift is linear in lam)
-    a1 = float(np.sum(shift * lams) / np.sum(lams**2))
-    b, b_se = coef[1], np.sqrt(cov[1, 1])
-    rel_lam = rel * abs(a1) / abs(b)
+    rel_lam, rel_lam_se = _rel_breakdown(lams, shift, coef, cov, rel)
+    dof = n_data - order
     return DeviationFit(
         lams,
         dev,
@@ -208,6 +176,65 @@ def fit_deviation(
         float(bad.min()) if bad.size else None,
         float(bad_rel.min()) if bad_rel.size else None,
         rel,
-        float(rel_lam),
-        float(rel_lam * b_se / abs(b)),
+        rel_lam,
+        rel_lam_se,
     )
+
+
+def _check_scan(lams, value, se, free, first_order_shift, order):
+    """The scan's arrays, validated (one finite number per lam, lams distinct and > 0, se > 0)."""
+    lams = _vec("lams", lams)
+    n = lams.shape[0]
+    value, se = _vec("value", value, n), _vec("se", se, n)
+    shift = _vec("first_order_shift", first_order_shift, n)
+    if order not in (2, 3):
+        raise NNFTError(f"order must be 2 or 3, got {order!r}")
+    if np.any(lams <= 0) or len(np.unique(lams)) != n:
+        raise NNFTError("lams must be distinct and > 0")
+    if np.any(se <= 0):
+        raise NNFTError("se must be > 0")
+    if n <= order:
+        raise NNFTError(f"need more lams ({n}) than fitted coefficients ({order})")
+    if not np.isfinite(free):
+        raise NNFTError("free must be finite")
+    return lams, value, se, shift
+
+
+def _fit_with_derivatives(lams, x, dev, se, shift, derivative, derivative_se, derivative_cov):
+    """GLS on values and lam-derivatives together (2x2 covariance blocks per lam): the derivative's
+    deviation, its SE and (coef, cov, chi2)."""
+    n, order = x.shape
+    deriv, dse = _vec("derivative", derivative, n), _vec("derivative_se", derivative_se, n)
+    dcov = np.zeros(n) if derivative_cov is None else _vec("derivative_cov", derivative_cov, n)
+    if np.any(dse <= 0):
+        raise NNFTError("derivative_se must be > 0")
+    if np.any(dcov**2 >= (se * dse) ** 2):
+        raise NNFTError("derivative_cov must give a positive-definite 2x2 covariance per lam")
+    ddev = deriv - shift / lams  # the first-order shift is linear in lam
+    xd = np.stack([(k + 1) * lams**k for k in range(order)], axis=1)
+    xx = np.stack([x, xd], axis=1).reshape(2 * n, order)
+    yy = np.stack([dev, ddev], axis=1).reshape(2 * n)
+    blocks = np.linalg.inv(np.stack([np.stack([se**2, dcov], -1), np.stack([dcov, dse**2], -1)], -2))
+    inv_cov = np.zeros((2 * n, 2 * n))
+    for i in range(n):
+        inv_cov[2 * i : 2 * i + 2, 2 * i : 2 * i + 2] = blocks[i]
+    return ddev, dse, _gls(xx, yy, inv_cov)
+
+
+def _loglog_slope(lams, dev, se) -> tuple[float, float]:
+    """Weighted log-log slope of |dev| against lam over the given (resolved) points, with its SE;
+    nan below two points."""
+    if lams.size < 2:
+        return float("nan"), float("nan")
+    xs = np.stack([np.ones(lams.size), np.log(lams)], axis=1)
+    sc, scov, _ = _wls(xs, np.log(np.abs(dev)), se / np.abs(dev))
+    return float(sc[1]), float(np.sqrt(scov[1, 1]))
+
+
+def _rel_breakdown(lams, shift, coef, cov, rel: float) -> tuple[float, float]:
+    """Where the fitted b lam^2 reaches rel |a1 lam| (a1 the first-order slope; the shift is linear in
+    lam), with its delta-method SE."""
+    a1 = float(np.sum(shift * lams) / np.sum(lams**2))
+    b, b_se = coef[1], np.sqrt(cov[1, 1])
+    rel_lam = rel * abs(a1) / abs(b)
+    return float(rel_lam), float(rel_lam * b_se / abs(b))
