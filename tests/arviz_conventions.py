@@ -41,20 +41,30 @@ def check_attrs(attrs: dict, where: str = "") -> None:
 def check_tree(tree, *, mcmc: bool | None = None, plots: bool = True, var_names=None) -> None:
     """Assert the conventions on a DataTree (or Dataset) and run ArviZ on it.
 
-    MCMC trees (a `sample_stats` group) have `posterior` and the standard sample_stats; trees of
-    i.i.d. draws (`kind` "iid") have no `posterior`. arviz-stats `summary`/`ess`/`rhat` run on the
-    draws and arviz-plots `plot_forest`/`plot_trace_dist` (and `plot_energy` for MCMC) draw them."""
-    nodes = _nodes(tree)
-    for path, ds in nodes:
-        check_dataset(ds, path or "root")
-    if isinstance(tree, xr.Dataset) or "nnft_ppl_version" in tree.attrs:
-        check_attrs(dict(tree.attrs), "root")
-    else:  # a tree of results, one group each (e.g. the width-scaling results.nc)
-        for path, ds in nodes:
-            if ds.data_vars:
-                check_attrs(dict(ds.attrs), path)
+    Every group: named dims, point dims with coordinates, the version (and parameters) in its own
+    or an ancestor's attrs. Each run (the tree, or each child holding `posterior`/`prior`, as in the
+    deform recipes' one-group-per-run files): MCMC runs (a `sample_stats` group) have `posterior`
+    and the standard sample_stats; i.i.d. runs (`kind` "iid") have no `posterior`. arviz-stats
+    `summary`/`ess`/`rhat` run on the draws and arviz-plots `plot_forest`/`plot_trace_dist` (and
+    `plot_energy` for MCMC) draw them."""
     if isinstance(tree, xr.Dataset):
+        check_dataset(tree, "root")
+        check_attrs(dict(tree.attrs), "root")
         return
+    for node in tree.subtree:
+        ds = node.to_dataset()
+        check_dataset(ds, node.path)
+        if ds.data_vars:
+            owner = next((n for n in (node, *node.parents) if "nnft_ppl_version" in n.attrs), node)
+            check_attrs(dict(owner.attrs), node.path)
+    draw_groups = {"posterior", "prior"}
+    runs = [tree] if draw_groups & set(tree.children) else []
+    runs += [c for c in tree.children.values() if draw_groups & set(c.children)] if not runs else []
+    for run in runs:
+        _check_run(run, mcmc, plots, var_names)
+
+
+def _check_run(tree, mcmc, plots, var_names) -> None:
     groups = set(tree.children)
     is_mcmc = "sample_stats" in groups if mcmc is None else mcmc
     iid = any(tree[g].attrs.get("kind") == "iid" for g in groups) or tree.attrs.get("kind") == "iid"
@@ -64,9 +74,7 @@ def check_tree(tree, *, mcmc: bool | None = None, plots: bool = True, var_names=
         assert MCMC_STATS <= stats, f"sample_stats lacks {sorted(MCMC_STATS - stats)}"
     if iid:
         assert "posterior" not in groups, "i.i.d. draws in `posterior`"
-    draws = "posterior" if "posterior" in groups else "prior" if "prior" in groups else None
-    if draws is None:
-        return
+    draws = "posterior" if "posterior" in groups else "prior"
     _run_arviz(tree, draws, is_mcmc, plots, var_names)
 
 

@@ -95,6 +95,9 @@ def _merge_trees(trees: dict, extra=None):
     root = xr.DataTree.from_dict(nodes)
     for name, dt in trees.items():
         root[name].attrs.update(dt.attrs)
+    first = next(iter(trees.values())).attrs
+    keep = ("architecture", "nnft_ppl_version")
+    root.attrs.update({k: v for k, v in first.items() if k in keep or k.startswith("arch_")})
     return root
 
 
