@@ -11,7 +11,6 @@ Models: any `Architecture` or `FieldSampler` (or a sampler callable). Tests are 
 """
 
 from . import _checks  # noqa: F401  (registers the built-in tests)
-from ._arviz import attach_results, read_results
 from ._core import DEFAULT_ALPHA, SymmetryResult, holm, mean_se, z_result, zero_test
 from ._data import Fields, as_fields, fields_datatree, prior_ensemble, transformed_ensemble
 from ._deformed import deformed_ensemble
@@ -23,6 +22,7 @@ from ._registry import (
     register_symmetry_test,
     unregister_symmetry_test,
 )
+from ._results import attach_results, read_results
 from .invariance import (
     haar_rotation,
     internal_so_test,

@@ -20,12 +20,12 @@ from .._errors import NNFTError
 from .._keys import as_key
 from ..architectures import REGISTRY, make_architecture
 from . import _checks  # noqa: F401  (registers the built-in tests)
-from ._arviz import attach_results
 from ._core import DEFAULT_ALPHA, SymmetryResult
 from ._data import as_fields, default_group, model_attrs, prior_ensemble
 from ._deformed import deformed_ensemble, from_g
 from ._models import FieldSampler, VectorGaussNet
 from ._registry import EnsembleContext, ensemble_key, run_applicable
+from ._results import attach_results
 from .invariance import internal_so_test
 from .power import power_markdown, power_table, smallest_detected
 

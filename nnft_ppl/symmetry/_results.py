@@ -1,4 +1,4 @@
-"""Results travel with the ensemble: a `symmetry` group in the DataTree, one row per test."""
+"""Results travel with the ensemble: a `symmetry` group in the DataTree, one row per test (was `_arviz.py`)."""
 
 from __future__ import annotations
 
