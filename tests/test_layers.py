@@ -17,7 +17,17 @@ from nnft_ppl import NNFTError, NNFTNumericalError, as_dtype, as_key
 
 ROOT = pathlib.Path(nnft_ppl.__file__).resolve().parent
 #: layer 0: plain helpers every package may use
-FOUNDATION = {"_errors", "_keys", "_validate", "_combinatorics", "_tensors", "_tails", "stats", "_atomic"}
+FOUNDATION = {
+    "_errors",
+    "_keys",
+    "_validate",
+    "_combinatorics",
+    "_tensors",
+    "_tails",
+    "stats",
+    "_atomic",
+    "_conventions",
+}
 #: layers 1..3; layer 4 is the recipes/CLI layer (recipes, cli, schemas and every `recipes.py`/`cli.py`)
 PACKAGES = {"architectures": 1, "ensemble": 2, "theory": 2, "gp": 3, "deform": 3, "symmetry": 3, "report": 3}
 TOP = {"recipes", "cli", "_schema", "_recipe_legacy"}
