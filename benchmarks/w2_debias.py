@@ -57,7 +57,7 @@ def nuts_table() -> None:
         init_noise=0.1,
         num_warmup=300,
         num_samples=400,
-        seed=0,
+        rng_key=0,
     )
     print("| width | W2 debiased | SE | resolved | noise floor | plug-in W2 | SE |")
     for r in cmp.rows:

@@ -1,6 +1,5 @@
 """Finite-width Bayesian networks by NUTS: DataTree groups, clean diagnostics, bad input."""
 
-import dataclasses
 import warnings
 
 import arviz_plots as azp
@@ -121,7 +120,7 @@ def test_real_data_converges():
     d = diabetes_bmi(40)
     gp = fit_gp(ErfNet(), d.x, d.y, noise=0.5, num_iters=100)
     assert gp.kernel.values()["sb"] < 1e-3
-    net = dataclasses.replace(gp.arch, width=16)
+    net = gp.arch.at_width(16)
     tree = run_nuts(net, d.x, d.y, input_grid(d, 6), noise=gp.noise, num_warmup=200, num_samples=200, rng_key=1)
     assert tree.attrs["divergences"] == 0 and tree.attrs["rhat_max"] <= 1.01, tree.attrs["warnings"]
     loo = psis_loo(tree)

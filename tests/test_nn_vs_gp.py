@@ -23,7 +23,7 @@ def test_networks_approach_their_gp(tmp_path):
     """One comparison (a single test, so parallel workers never repeat it)."""
     d = synthetic(20, noise=0.5, seed=1)
     cmp = compare_widths(
-        ErfNet(), d, WIDTHS, n_grid=10, fit_iters=100, init_noise=0.1, num_warmup=300, num_samples=400, seed=0
+        ErfNet(), d, WIDTHS, n_grid=10, fit_iters=100, init_noise=0.1, num_warmup=300, num_samples=400, rng_key=0
     )
     # every NUTS run converged cleanly
     for r in cmp.rows:

@@ -139,6 +139,13 @@ class Architecture(eqx.Module):
             out[f] = v if isinstance(v, (int, float, str, bool)) else repr(v)
         return out
 
+    def at_width(self, width: int) -> Architecture:
+        """The same architecture, every other constructor argument equal, at hidden width `width`."""
+        fields = {f.name: getattr(self, f.name) for f in dataclasses.fields(self) if f.init}
+        if "width" not in fields:
+            raise NNFTError(f"arch: {self.name} has no width to vary")
+        return type(self)(**{**fields, "width": width})
+
     @property
     def name(self) -> str:
         return type(self).__name__

@@ -12,14 +12,18 @@ import warnings
 from typing import NamedTuple
 
 import arviz_stats as azs
+import jax
 import numpy as np
 from jaxtyping import Array, Float
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure
 
 from .. import _validate as V
 from .._errors import NNFTError
+from .._keys import as_key
 from ..architectures import Architecture
 from ..stats import jackknife_se, se_threshold
-from ._bnn import predictive_moments, run_nuts
+from ._bnn import _renamed, predictive_moments, run_nuts
 from ._data import RegressionData, input_grid
 from ._fit import GPFit, fit_gp
 
@@ -211,6 +215,10 @@ class Comparison:
         return "\n".join(lines)
 
 
+#: old spellings of compare_widths's arguments (one release, with a DeprecationWarning) -> NumPyro's names
+RENAMED_COMPARE = {"seed": "rng_key", "progress": "progress_bar"}
+
+
 def compare_widths(
     arch: Architecture,
     data: RegressionData,
@@ -222,12 +230,18 @@ def compare_widths(
     num_warmup: int = 500,
     num_samples: int = 500,
     num_chains: int = 4,
-    seed: int = 0,
-    progress: bool = False,
+    rng_key=0,
+    progress_bar: bool = False,
+    **deprecated,
 ) -> Comparison:
     """Fit the NNGP by the marginal likelihood, then sample the network at each width
     with the fitted prior scales and noise held fixed, and compare predictive
-    distributions, ELPDs and diagnostics."""
+    distributions, ELPDs and diagnostics.
+
+    NumPyro's argument names: `rng_key` is an int seed or a JAX key (width i runs on
+    `fold_in(rng_key, i)`; an int seed s on the seed s + i, as before); the old `seed` and
+    `progress` still work for one release, with a `DeprecationWarning`."""
+    opts = _renamed(deprecated, {"rng_key": rng_key, "progress_bar": progress_bar}, "compare_widths", RENAMED_COMPARE)
     if not isinstance(data, RegressionData):
         raise NNFTError(f"data: expected a RegressionData, got {type(data).__name__}")
     widths = [V.integer("widths", w) for w in widths]
@@ -235,85 +249,93 @@ def compare_widths(
         raise NNFTError("widths: need at least one width")
     if not hasattr(arch, "width"):
         raise NNFTError(f"arch: {arch.name} has no width to vary")
+    keys = _width_keys(opts["rng_key"], len(widths))
     gp = fit_gp(arch, data.x, data.y, noise=init_noise, num_iters=fit_iters)  # standardised y: noise O(1)
     xt = input_grid(data, n_grid)
     gp_pred = gp.predict(xt)
-    gp_elpd = gp.elpd_loo()
-    fitted = gp.arch
-    kw = {f.name: getattr(fitted, f.name) for f in dataclasses.fields(fitted) if f.init}
+    nuts = {"noise": gp.noise, "num_warmup": num_warmup, "num_samples": num_samples, "num_chains": num_chains}
     nets, rows = {}, []
-    for i, w in enumerate(widths):
-        net = type(fitted)(**{**kw, "width": w})
-        dt = run_nuts(
-            net,
-            data.x,
-            data.y,
-            xt,
-            noise=gp.noise,
-            num_warmup=num_warmup,
-            num_samples=num_samples,
-            num_chains=num_chains,
-            rng_key=seed + i,
-            progress_bar=progress,
-        )
-        w2 = w2_of_tree(dt, gp.noise**2, gp_pred["mean"], gp_pred["var_y"])
-        loo = psis_loo(dt)
-        w2_attrs = {"w2_to_gp": w2.w2, "w2_to_gp_se": w2.w2_se, "w2_to_gp_method": "debiased (jackknife)"}
-        w2_attrs.update({"w2_to_gp_noise_floor": w2.noise_floor, "w2_to_gp_raw": w2.raw, "w2_to_gp_raw_se": w2.raw_se})
-        dt.attrs.update({**data.attrs(), **w2_attrs, **{f"loo_{k}": v for k, v in loo.items()}})
-        dt.attrs["loo_trustworthy"] = int(loo["trustworthy"])
+    for w, key in zip(widths, keys, strict=True):
+        dt = run_nuts(gp.arch.at_width(w), data.x, data.y, xt, rng_key=key, progress_bar=opts["progress_bar"], **nuts)
         nets[w] = dt
-        rows.append(
-            {
-                "width": w,
-                "w2": w2.w2,
-                "w2_se": w2.w2_se,
-                "w2_resolved": w2.resolved,
-                "w2_noise_floor": w2.noise_floor,
-                "w2_raw": w2.raw,
-                "w2_raw_se": w2.raw_se,
-                "elpd": loo["elpd"],
-                "elpd_se": loo["se"],
-                "pareto_k_max": loo["pareto_k_max"],
-                "n_pareto_k_bad": loo["n_pareto_k_bad"],
-                "loo_method": loo["method"],
-                "rhat_max": float(dt.attrs["rhat_max"]),
-                "divergences": int(dt.attrs["divergences"]),
-                "warnings": "; ".join(m for m in (dt.attrs["warnings"], loo["error"]) if m),
-            }
-        )
-    return Comparison(data, gp, xt, gp_pred, gp_elpd, nets, rows)
+        rows.append(_width_row(w, dt, data, gp.noise**2, gp_pred))
+    return Comparison(data, gp, xt, gp_pred, gp.elpd_loo(), nets, rows)
 
 
-def plot_comparison(cmp: Comparison, path=None):
-    """Predictive mean and 90% band of y for each width against the GP, on one figure."""
-    import matplotlib
+def _width_keys(rng_key, n: int) -> list:
+    """One NUTS key per width: seeds s, s + 1, ... for an int seed (the old results), else fold_in(key, i)."""
+    if isinstance(rng_key, (int, np.integer)) and not isinstance(rng_key, bool):
+        seed = V.integer("rng_key", rng_key, minimum=0)
+        return [seed + i for i in range(n)]
+    key = as_key(rng_key, "rng_key")
+    return [jax.random.fold_in(key, i) for i in range(n)]
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
 
-    xt = cmp.x_test[:, 0]
-    fig, axes = plt.subplots(1, len(cmp.nets), figsize=(3.6 * len(cmp.nets), 3.2), sharey=True, squeeze=False)
-    g = cmp.gp_pred
-    for ax, (w, dt) in zip(axes[0], cmp.nets.items(), strict=True):
-        m = predictive_moments(dt, cmp.gp.noise)
-        for mean, var, col, lab in (
-            (g["mean"], g["var_y"], "k", "GP (N = inf)"),
-            (m["mean"], m["var_y"], "C0", f"NN N={w}"),
-        ):
-            ax.plot(xt, mean, color=col, label=lab)
-            ax.fill_between(xt, mean - Z90 * np.sqrt(var), mean + Z90 * np.sqrt(var), color=col, alpha=0.15)
-        ax.scatter(cmp.data.x[:, 0], cmp.data.y, s=8, color="C3", zorder=3)
-        if cmp.data.true_fn is not None:
-            ax.plot(xt, cmp.data.true_fn(cmp.x_test), "C2--", lw=1, label="truth")
+def _width_row(w: int, dt, data: RegressionData, s2: float, gp_pred: dict) -> dict:
+    """The summary row of one width (debiased W2 to the GP, PSIS-LOO, diagnostics); records them in `dt.attrs`."""
+    w2 = w2_of_tree(dt, s2, gp_pred["mean"], gp_pred["var_y"])
+    loo = psis_loo(dt)
+    w2_attrs = {"w2_to_gp": w2.w2, "w2_to_gp_se": w2.w2_se, "w2_to_gp_method": "debiased (jackknife)"}
+    w2_attrs.update({"w2_to_gp_noise_floor": w2.noise_floor, "w2_to_gp_raw": w2.raw, "w2_to_gp_raw_se": w2.raw_se})
+    dt.attrs.update({**data.attrs(), **w2_attrs, **{f"loo_{k}": v for k, v in loo.items()}})
+    dt.attrs["loo_trustworthy"] = int(loo["trustworthy"])
+    return {
+        "width": w,
+        "w2": w2.w2,
+        "w2_se": w2.w2_se,
+        "w2_resolved": w2.resolved,
+        "w2_noise_floor": w2.noise_floor,
+        "w2_raw": w2.raw,
+        "w2_raw_se": w2.raw_se,
+        "elpd": loo["elpd"],
+        "elpd_se": loo["se"],
+        "pareto_k_max": loo["pareto_k_max"],
+        "n_pareto_k_bad": loo["n_pareto_k_bad"],
+        "loo_method": loo["method"],
+        "rhat_max": float(dt.attrs["rhat_max"]),
+        "divergences": int(dt.attrs["divergences"]),
+        "warnings": "; ".join(m for m in (dt.attrs["warnings"], loo["error"]) if m),
+    }
+
+
+def plot_comparison(cmp: Comparison, path=None, *, ax=None) -> Figure:
+    """Predictive mean and 90% band of y for each width against the GP, one panel per width
+    (`ax`: one axes per width, or a new figure), W2 to the GP with its SE in each title.
+    Writes a PNG when `path` is given; returns the Figure."""
+    n = len(cmp.nets)
+    if ax is None:
+        fig = Figure(figsize=(3.6 * n, 3.4), layout="constrained")
+        axes = list(fig.subplots(1, n, sharey=True, squeeze=False)[0])
+    else:
+        axes = [ax] if isinstance(ax, Axes) else list(np.ravel(ax))
+        if len(axes) != n:
+            raise NNFTError(f"ax: need {n} axes (one per width), got {len(axes)}")
+        fig = axes[0].figure
+    for a, (w, dt) in zip(axes, cmp.nets.items(), strict=True):
         row = next(r for r in cmp.rows if r["width"] == w)
-        ax.set_title(f"N={w}: W2={row['w2']:.3f} ± {row['w2_se']:.3f}", fontsize=9)
-        ax.set_xlabel("x (standardised)")
-        ax.legend(fontsize=7, loc="best")
-    axes[0][0].set_ylabel("y (standardised)")
+        _panel(a, cmp, w, dt)
+        a.set_title(f"N = {w}: W2 to GP = {row['w2']:.3f} ± {row['w2_se']:.3f}", fontsize=9)
+    axes[0].set_ylabel("y (standardised)")
     fig.suptitle(f"{cmp.data.name}: network posterior vs NNGP, 90% predictive bands", fontsize=9)
-    fig.tight_layout()
     if path is not None:
         fig.savefig(path, dpi=110)
-        plt.close(fig)
     return fig
+
+
+def _panel(ax: Axes, cmp: Comparison, w: int, dt) -> None:
+    """One width: the GP's band (grey, hatched) and the network's (orange), the data and the truth."""
+    xt, g = cmp.x_test[:, 0], cmp.gp_pred
+    m = predictive_moments(dt, cmp.gp.noise)
+    bands = (
+        (g["mean"], g["var_y"], "0.25", "--", {"hatch": "///", "facecolor": "none", "edgecolor": "0.45"}, "GP (N = ∞)"),
+        (m["mean"], m["var_y"], "C1", "-", {"color": "C1", "alpha": 0.3}, f"network N = {w}"),
+    )
+    for mean, var, col, ls, fill, lab in bands:
+        half = Z90 * np.sqrt(var)
+        ax.fill_between(xt, mean - half, mean + half, lw=0.0, label=f"{lab}: 90% band", **fill)
+        ax.plot(xt, mean, color=col, ls=ls, lw=1.5, label=f"{lab}: mean")
+    ax.scatter(cmp.data.x[:, 0], cmp.data.y, s=8, color="C3", zorder=3, label="data")
+    if cmp.data.true_fn is not None:
+        ax.plot(xt, cmp.data.true_fn(cmp.x_test), "C2:", lw=1, label="truth")
+    ax.set_xlabel("x (standardised)")
+    ax.legend(fontsize=6, loc="best")

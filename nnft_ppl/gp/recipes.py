@@ -203,12 +203,12 @@ def run_nn_vs_gp(spec: dict, out: Path, progress: bool = True) -> dict:
     W2 and every convergence warning."""
     a = spec["architecture"]
     arch = make_architecture(a["name"], **a.get("params", {}))
-    nuts = {**spec.get("nuts", {}), "seed": int(spec.get("seed", 0))}
+    nuts = {**spec.get("nuts", {}), "rng_key": int(spec.get("seed", 0))}
     widths = spec.get("widths", [4, 16, 64, 256])
     lines = [f"# {arch.name}: finite-width networks vs their NNGP", ""]
     summary = {}
     for dname, data in _datasets(spec).items():
-        c = compare_widths(arch, data, widths, n_grid=int(spec.get("n_grid", 40)), progress=progress, **nuts)
+        c = compare_widths(arch, data, widths, n_grid=int(spec.get("n_grid", 40)), progress_bar=progress, **nuts)
         plot_comparison(c, out / f"nn_vs_gp_{dname}.png")
         for w, dt in c.nets.items():
             dt.attrs = {k: (json.dumps(v) if isinstance(v, list) else v) for k, v in dt.attrs.items()}

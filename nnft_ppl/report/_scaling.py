@@ -85,7 +85,7 @@ def width_scaling(
     gp = gp_sums(k)
     cols: dict[str, list] = {}
     for i, n in enumerate(widths):
-        arch = make_architecture(name, width=n, **params)
+        arch = arch0.at_width(n)
         ds, ms = ensemble_correlators(
             arch, x, nets[n], _fold(key, i), max_order=6, dtype=dtype, progress=progress, return_sums=True
         )

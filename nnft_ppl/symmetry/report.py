@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 import warnings
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import jax
 import numpy as np
@@ -28,6 +29,9 @@ from ._registry import EnsembleContext, ensemble_key, run_applicable
 from ._results import attach_results
 from .invariance import internal_so_test
 from .power import power_markdown, power_table, smallest_detected
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 
 def extra_models() -> dict[str, type]:
@@ -132,23 +136,26 @@ def table(results: list[SymmetryResult]) -> str:
     return "\n".join(lines)
 
 
-def plot_result(res: SymmetryResult, path: Path) -> Path | None:
-    """A PNG for rows where a picture says more (cluster decay curve, RP spectrum)."""
+def plot_result(res: SymmetryResult, path: Path | None = None, *, ax=None) -> Figure | None:
+    """A figure for rows where a picture says more (cluster decay curve, RP spectrum), drawn on `ax`
+    (a new figure if `None`); written as a PNG when `path` is given. Returns the Figure, or `None`
+    for rows without one."""
     ex = res.extra
     if "r" not in ex and "eigenvalues" not in ex:
         return None
-    import matplotlib
+    from matplotlib.figure import Figure
+    from matplotlib.ticker import NullFormatter
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(4.5, 3.2))
+    if ax is None:
+        fig = Figure(figsize=(4.5, 3.2), layout="constrained")
+        ax = fig.add_subplot()
+    fig = ax.figure
     if "r" in ex:
         ax.errorbar(ex["r"], ex["g2c"], yerr=ex["g2c_se"], marker="o", label="G2c(r)")
         ax.errorbar(ex["r"], ex["c4"], yerr=ex["c4_se"], marker="s", label="G4(a,b) - G2(a)G2(b)")
         ax.axhline(0, color="k", lw=0.5)
         ax.set_xscale("log")
-        ax.xaxis.set_minor_formatter(plt.NullFormatter())  # no overlapping minor-tick labels
+        ax.xaxis.set_minor_formatter(NullFormatter())  # no overlapping minor-tick labels
         ax.set_xlabel("separation r")
         ax.legend(fontsize=7)
     else:
@@ -158,10 +165,9 @@ def plot_result(res: SymmetryResult, path: Path) -> Path | None:
         ax.set_xlabel("eigenvalue index")
         ax.set_ylabel("eigenvalue of G2(theta x_i, x_j)")
     ax.set_title(f"{res.name.split(':')[0]} [{res.verdict}]", fontsize=10)
-    fig.tight_layout()
-    fig.savefig(path, dpi=90)
-    plt.close(fig)
-    return path
+    if path is not None:
+        fig.savefig(path, dpi=90)
+    return fig
 
 
 def write_report(sections: dict[str, list[SymmetryResult]], out: Path, extra_md: str = "") -> Path:
@@ -173,9 +179,9 @@ def write_report(sections: dict[str, list[SymmetryResult]], out: Path, extra_md:
         md += [f"## {name}", "", table(results), ""]
         for i, r in enumerate(results):
             test = re.sub(r"[^a-z0-9]+", "_", r.name.split(":")[0].lower()).strip("_") or str(i)
-            p = plot_result(r, out / f"{name}_{test}.png")
-            if p is not None:
-                md.append(f"![{r.name}]({p.name})")
+            png = out / f"{name}_{test}.png"
+            if plot_result(r, png) is not None:
+                md.append(f"![{r.name}]({png.name})")
         md.append("")
     if extra_md:
         md += [extra_md, ""]
