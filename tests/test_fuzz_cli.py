@@ -49,8 +49,21 @@ def _known_cases():
         "custom potential NaN near zero": lambda: D.deform(
             cos, D.Custom(lambda p: p**4 * jnp.log(jnp.abs(p)), name="phi^4 log|phi|"), quad
         ),
+        # found by benchmarks/fuzz.py
+        "LinearFeatures(width=10**30)": lambda: __import__("nnft_ppl.symmetry").symmetry.prior_ensemble(
+            nnft_ppl.LinearFeatures(width=10**30), x, 64, 0
+        ),
+        "a recipe whose kind is a list": lambda: __import__("nnft_ppl.recipes").recipes.load_recipe(_list_kind()),
         "prior_ensemble(key=2**70)": lambda: __import__("nnft_ppl.symmetry").symmetry.prior_ensemble(cos, x, 64, 2**70),
     }
+
+
+def _list_kind():
+    import tempfile
+
+    path = Path(tempfile.mkdtemp()) / "list_kind.toml"
+    path.write_text("kind = [2.7, 3.2]\n")
+    return path
 
 
 @pytest.mark.parametrize("case", sorted(_known_cases()))
