@@ -34,7 +34,7 @@ from ._potentials import (
 )
 from ._quadrature import RULES, Quadrature, make_quadrature
 from ._reweight import Reweighted, reweight_prior
-from ._sample import DeformedRun, choose_chain_method, sample_deformed, sample_scan
+from ._sample import DeformedRun, NUTSConfig, choose_chain_method, nuts_config, sample_deformed, sample_scan
 from ._schwinger_dyson import Phi2Response, phi2_response, phi2_responses
 
 __all__ = [
@@ -57,6 +57,7 @@ __all__ = [
     "Custom",
     "Deformed",
     "DeformedRun",
+    "NUTSConfig",
     "Diagnostics",
     "DoubleWell",
     "Estimate",
@@ -71,6 +72,7 @@ __all__ = [
     "attach",
     "base_connected4",
     "choose_chain_method",
+    "nuts_config",
     "connected2",
     "connected4",
     "deform",

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import jax
 import jax.numpy as jnp
@@ -15,6 +15,7 @@ from numpyro.infer.util import initialize_model
 
 from .. import _validate as V
 from .._errors import NNFTError
+from .._keys import as_dtype, as_key
 from ._model import Deformed
 from ._potentials import Potential
 
@@ -45,20 +46,74 @@ def choose_chain_method(num_chains: int) -> str:
     return "vectorized"
 
 
+class NUTSConfig(NamedTuple):
+    """The sampler's settings as one immutable value (as blackjax and optax configure): pass one as
+    `config=` to `sample_deformed`/`sample_scan`, or any field as a keyword (keywords override the
+    config's fields; `progress=` is the former name of `progress_bar`).
+
+    `kernel`: "nuts" or "hmc"; `chain_method`: "auto" (see `choose_chain_method`), "sequential",
+    "vectorized" or "parallel"; `dtype`: float64 or float32 (float32 also runs the sampler's own state
+    in 32 bits, with matmul precision "highest"); `progress_bar`: one line per finished run."""
+
+    num_warmup: int = 500
+    num_samples: int = 500
+    num_chains: int = 4
+    target_accept_prob: float = 0.8
+    max_tree_depth: int = 8
+    kernel: str = "nuts"
+    chain_method: str = "auto"
+    dtype: Any = jnp.float64
+    progress_bar: bool = False
+
+    def checked(self) -> NUTSConfig:
+        """This config validated (`NNFTError` naming the field), with "auto" resolved to a chain method."""
+        num_chains = V.integer("num_chains", self.num_chains)
+        tap = self.target_accept_prob
+        if isinstance(tap, bool) or not isinstance(tap, (int, float, np.floating)) or not 0.0 < tap < 1.0:
+            raise NNFTError(f"target_accept_prob must be a number in (0, 1), got {tap!r}")
+        if self.kernel not in ("nuts", "hmc"):
+            raise NNFTError(f"kernel must be 'nuts' or 'hmc', got {self.kernel!r}")
+        method = choose_chain_method(num_chains) if self.chain_method == "auto" else self.chain_method
+        if method not in ("sequential", "vectorized", "parallel"):
+            raise NNFTError(f"chain_method must be auto, sequential, vectorized or parallel, got {self.chain_method!r}")
+        as_dtype(self.dtype)
+        return self._replace(
+            num_warmup=V.integer("num_warmup", self.num_warmup),
+            num_samples=V.integer("num_samples", self.num_samples),
+            num_chains=num_chains,
+            max_tree_depth=V.integer("max_tree_depth", self.max_tree_depth),
+            chain_method=method,
+            progress_bar=bool(self.progress_bar),
+        )
+
+
+def nuts_config(config: NUTSConfig | None = None, **kwargs) -> NUTSConfig:
+    """`config` (default `NUTSConfig()`) with the keyword fields replaced, validated; unknown names refused."""
+    cfg = NUTSConfig() if config is None else config
+    if not isinstance(cfg, NUTSConfig):
+        raise NNFTError(f"config: expected a NUTSConfig, got {type(cfg).__name__}")
+    if "progress" in kwargs:  # the former name
+        kwargs["progress_bar"] = kwargs.pop("progress")
+    unknown = sorted(set(kwargs) - set(NUTSConfig._fields))
+    if unknown:
+        raise NNFTError(f"unknown sampler argument(s) {unknown}; the settings are {list(NUTSConfig._fields)}")
+    return cfg._replace(**kwargs).checked()
+
+
 def sample_deformed(
     model: Deformed,
     x: Points,
     key: PRNGKeyArray,
+    config: NUTSConfig | None = None,
     **kwargs,
 ) -> DeformedRun:
     """Sample the deformed ensemble with NumPyro NUTS (or HMC), `num_chains` chains initialised
     from prior draws; returns draws, sampler statistics and timing (compilation included).
 
-    Keywords: num_warmup=500, num_samples=500, num_chains=4, kernel="nuts" | "hmc",
-    chain_method="auto" (see `choose_chain_method`), dtype=float64 | float32 (float32 also runs the
-    sampler's own state in 32 bits, with matmul precision "highest"), target_accept_prob=0.8,
-    max_tree_depth=8, progress=False."""
-    return sample_scan(model, x, key, [model.potential], **kwargs)[0]
+    Settings: a `NUTSConfig` and/or its fields as keywords (num_warmup=500, num_samples=500,
+    num_chains=4, target_accept_prob=0.8, max_tree_depth=8, kernel="nuts", chain_method="auto",
+    dtype=float64, progress_bar=False)."""
+    return sample_scan(model, x, key, [model.potential], config, **kwargs)[0]
 
 
 def sample_scan(
@@ -66,30 +121,49 @@ def sample_scan(
     x: Points,
     key: PRNGKeyArray,
     potentials: list[Potential],
-    *,
-    num_warmup: int = 500,
-    num_samples: int = 500,
-    num_chains: int = 4,
-    kernel: str = "nuts",
-    chain_method: str = "auto",
-    dtype=jnp.float64,
-    target_accept_prob: float = 0.8,
-    max_tree_depth: int = 8,
-    progress: bool = False,
+    config: NUTSConfig | None = None,
+    **kwargs,
 ) -> list[DeformedRun]:
     """One run per potential (e.g. a scan over lam), compiled once: the potential is a traced model
-    argument. Every potential is checked for boundedness like the model's own. `progress` prints one
-    line per finished run."""
+    argument. Every potential is checked for boundedness like the model's own. Settings as
+    `sample_deformed`; `progress_bar` prints one line per finished run."""
     x = model.arch.check_points(x)
-    num_warmup = V.integer("num_warmup", num_warmup)
-    num_samples = V.integer("num_samples", num_samples)
-    num_chains = V.integer("num_chains", num_chains)
-    if kernel not in ("nuts", "hmc"):
-        raise NNFTError(f"kernel must be 'nuts' or 'hmc', got {kernel!r}")
-    if chain_method == "auto":
-        chain_method = choose_chain_method(num_chains)
-    if chain_method not in ("sequential", "vectorized", "parallel"):
-        raise NNFTError(f"chain_method must be auto, sequential, vectorized or parallel, got {chain_method!r}")
+    cfg = nuts_config(config, **kwargs)
+    key = as_key(key, "key")
+    _check_potentials(model, potentials)
+    # float32 runs the whole sampler with 64-bit types off (NumPyro's adaptation state would otherwise
+    # be float64 next to float32 parameters); float64 needs them on. Matmuls traced here use full
+    # precision (accelerators may otherwise drop float32 products to TF32/bf16 passes).
+    with jax.enable_x64(jnp.dtype(cfg.dtype) == jnp.float64), jax.default_matmul_precision("highest"):
+
+        def fn(xx, pot):
+            return model(xx, cfg.dtype, pot)
+
+        xj = jnp.asarray(x, cfg.dtype)
+        casts = [jax.tree_util.tree_map(lambda v: jnp.asarray(v, cfg.dtype), pot) for pot in potentials]
+        keys = jax.random.split(key, len(potentials) + 1)
+        init = initialize_model(
+            jax.random.split(keys[0], cfg.num_chains),
+            fn,
+            init_strategy=init_to_sample,
+            dynamic_args=True,
+            model_args=(xj, casts[0]),
+        )
+        run = _compiled_runner(fn, init.potential_fn, init.postprocess_fn, cfg)
+        runs = []
+        for pot, pot_j, kk in zip(potentials, casts, keys[1:], strict=True):
+            t0 = time.perf_counter()
+            out = jax.block_until_ready(run(init.param_info.z, jax.random.split(kk, cfg.num_chains), xj, pot_j))
+            elapsed = time.perf_counter() - t0
+            if cfg.progress_bar:
+                print(f"nnft deform: {pot.describe()}: {cfg.num_chains} chains in {elapsed:.1f} s", flush=True)
+            samples, stats = ({n: np.asarray(v) for n, v in d.items()} for d in out)
+            meta = _run_meta(model, pot, cfg, elapsed, len(potentials))
+            runs.append(DeformedRun(samples, stats, x, elapsed, meta))
+        return runs
+
+
+def _check_potentials(model: Deformed, potentials) -> None:
     if not potentials:
         raise NNFTError("potentials must be a non-empty list")
     for pot in potentials:
@@ -97,86 +171,34 @@ def sample_scan(
             raise NNFTError(f"potentials must be Potential objects, got {type(pot).__name__}")
         pot.check_bounded(model.allow_unbounded)
 
-    # float32 runs the whole sampler with 64-bit types off (NumPyro's adaptation state would otherwise
-    # be float64 next to float32 parameters); float64 needs them on. Matmuls traced here use full
-    # precision (accelerators may otherwise drop float32 products to TF32/bf16 passes).
-    try:
-        ok = jnp.dtype(dtype) in (jnp.dtype(jnp.float32), jnp.dtype(jnp.float64))
-    except TypeError:
-        ok = False
-    if not ok:
-        raise NNFTError(f"dtype must be float32 or float64, got {dtype!r}")
-    with jax.enable_x64(jnp.dtype(dtype) == jnp.float64), jax.default_matmul_precision("highest"):
 
-        def fn(xx, pot):
-            return model(xx, dtype, pot)
-
-        xj = jnp.asarray(x, dtype)
-        casts = [jax.tree_util.tree_map(lambda v: jnp.asarray(v, dtype), pot) for pot in potentials]
-        keys = jax.random.split(key, len(potentials) + 1)
-        init = initialize_model(
-            jax.random.split(keys[0], num_chains),
-            fn,
-            init_strategy=init_to_sample,
-            dynamic_args=True,
-            model_args=(xj, casts[0]),
-        )
-        run = _compiled_runner(
-            fn,
-            init.potential_fn,
-            init.postprocess_fn,
-            kernel,
-            num_warmup,
-            num_samples,
-            num_chains,
-            chain_method,
-            target_accept_prob,
-            max_tree_depth,
-        )
-        runs = []
-        for pot, pot_j, kk in zip(potentials, casts, keys[1:], strict=True):
-            t0 = time.perf_counter()
-            samples, stats = jax.block_until_ready(run(init.param_info.z, jax.random.split(kk, num_chains), xj, pot_j))
-            elapsed = time.perf_counter() - t0
-            if progress:
-                print(f"nnft deform: {pot.describe()}: {num_chains} chains in {elapsed:.1f} s", flush=True)
-            stats = {n: np.asarray(v) for n, v in stats.items()}
-            samples = {n: np.asarray(v) for n, v in samples.items()}
-            meta = dict(model.metadata())
-            meta.update(
-                potential=pot.describe(),
-                potential_polynomial=pot.polynomial(),
-                kernel=kernel,
-                chain_method=chain_method,
-                num_chains=num_chains,
-                num_warmup=num_warmup,
-                num_samples=num_samples,
-                dtype=str(jnp.dtype(dtype)),
-                elapsed_s=elapsed,
-                compiled_once_for=len(potentials),
-                max_tree_depth=max_tree_depth,
-                quadrature_nodes=np.asarray(model.quad.points),
-                quadrature_weights=np.asarray(model.quad.weights),
-                backend=jax.default_backend(),
-            )
-            runs.append(DeformedRun(samples, stats, x, elapsed, meta))
-        return runs
+def _run_meta(model: Deformed, pot: Potential, cfg: NUTSConfig, elapsed: float, n_runs: int) -> dict:
+    """What a run records: the model's metadata, the potential, the sampler's settings and the timing."""
+    meta = dict(model.metadata())
+    meta.update(
+        potential=pot.describe(),
+        potential_polynomial=pot.polynomial(),
+        kernel=cfg.kernel,
+        chain_method=cfg.chain_method,
+        num_chains=cfg.num_chains,
+        num_warmup=cfg.num_warmup,
+        num_samples=cfg.num_samples,
+        dtype=str(jnp.dtype(cfg.dtype)),
+        elapsed_s=elapsed,
+        compiled_once_for=n_runs,
+        max_tree_depth=cfg.max_tree_depth,
+        quadrature_nodes=np.asarray(model.quad.points),
+        quadrature_weights=np.asarray(model.quad.weights),
+        backend=jax.default_backend(),
+    )
+    return meta
 
 
-def _compiled_runner(
-    fn,
-    potential_gen,
-    postprocess_gen,
-    kernel,
-    num_warmup,
-    num_samples,
-    num_chains,
-    chain_method,
-    target_accept_prob,
-    max_tree_depth,
-):
+def _compiled_runner(fn, potential_gen, postprocess_gen, cfg: NUTSConfig):
     """A jitted (init_z, keys, x, potential) -> (samples, stats) for all chains: pure init/step functions
     of NumPyro's functional HMC/NUTS, warm-up and sampling as `lax.scan`s, compiled once."""
+    kernel, num_warmup, num_samples, num_chains = cfg.kernel, cfg.num_warmup, cfg.num_samples, cfg.num_chains
+    chain_method, target_accept_prob, max_tree_depth = cfg.chain_method, cfg.target_accept_prob, cfg.max_tree_depth
     init_kernel, sample_kernel = hmc(potential_fn_gen=potential_gen, algo="NUTS" if kernel == "nuts" else "HMC")
     extra = {"max_tree_depth": max_tree_depth} if kernel == "nuts" else {}
 
