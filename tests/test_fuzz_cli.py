@@ -53,6 +53,10 @@ def _known_cases():
         "LinearFeatures(width=10**30)": lambda: __import__("nnft_ppl.symmetry").symmetry.prior_ensemble(
             nnft_ppl.LinearFeatures(width=10**30), x, 64, 0
         ),
+        "DeepMLP kernel at x = 1e300 (was inf/NaN)": lambda: nnft_ppl.DeepMLP(width=1).nngp_kernel(x, 1e300 * x),
+        "z2_test(orders=())": lambda: __import__("nnft_ppl.symmetry").symmetry.z2_test(
+            __import__("nnft_ppl.symmetry").symmetry.prior_ensemble(cos, x, 64, 0), orders=()
+        ),
         "a recipe whose kind is a list": lambda: __import__("nnft_ppl.recipes").recipes.load_recipe(_list_kind()),
         "prior_ensemble(key=2**70)": lambda: __import__("nnft_ppl.symmetry").symmetry.prior_ensemble(cos, x, 64, 2**70),
     }
