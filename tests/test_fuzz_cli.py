@@ -54,6 +54,9 @@ def _known_cases():
             nnft_ppl.LinearFeatures(width=10**30), x, 64, 0
         ),
         "DeepMLP kernel at x = 1e300 (was inf/NaN)": lambda: nnft_ppl.DeepMLP(width=1).nngp_kernel(x, 1e300 * x),
+        "neuron_correlators(n=1e200)": lambda: __import__("nnft_ppl.ensemble").ensemble.neuron_correlators(
+            cos, x, 1e200, 0, progress=False
+        ),
         "z2_test(orders=())": lambda: __import__("nnft_ppl.symmetry").symmetry.z2_test(
             __import__("nnft_ppl.symmetry").symmetry.prior_ensemble(cos, x, 64, 0), orders=()
         ),
