@@ -59,14 +59,18 @@ def integer(name: str, value, minimum: int = 1) -> int:
             raise NNFTError(f"{name} must be an integer >= {minimum}, got {value!r}")
     if value < minimum:
         raise NNFTError(f"{name} must be >= {minimum}, got {value}")
+    if value > 2**62:
+        raise NNFTError(f"{name} = {value} is too large (at most 2**62)")
     return int(value)
 
 
-def field_integer(name: str, value, minimum: int = 1) -> int:
-    """An integer field of an architecture (width, d): a Python or NumPy int >= minimum; a float
-    such as 3.0 is refused (a frozen module would store it as a float)."""
+def field_integer(name: str, value, minimum: int = 1, maximum: int = 2**31 - 1) -> int:
+    """An integer field of an architecture (width, d): a Python or NumPy int in [minimum, maximum];
+    a float such as 3.0 is refused (a frozen module would store it as a float)."""
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
         raise NNFTError(f"{name} must be an integer >= {minimum}, got {type(value).__name__} {value!r}")
+    if value > maximum:
+        raise NNFTError(f"{name} = {value} is too large (at most {maximum})")
     return integer(name, value, minimum)
 
 
@@ -87,6 +91,8 @@ def points(name: str, x, d: int | None = None) -> np.ndarray:
         raise NNFTError(f"{name} must have shape (P, d) with P >= 1, got shape {np.shape(x)}")
     if not np.all(np.isfinite(arr)):
         raise NNFTError(f"{name} must be finite; it contains NaN or inf")
+    if arr.size and np.max(np.abs(arr)) > MAX_SCALE:
+        raise NNFTError(f"{name} has entries over {MAX_SCALE:g} in magnitude (their squares overflow float64)")
     if d is not None and arr.shape[1] != d:
         raise NNFTError(f"{name} has input dimension {arr.shape[1]} but the architecture has d = {d}")
     return arr
@@ -113,4 +119,6 @@ def field_points(name: str, x, d: int):
         raise NNFTError(f"{name} has input dimension {arr.shape[1]} but the architecture has d = {d}")
     if not _traced(arr) and not np.all(np.isfinite(np.asarray(arr))):
         raise NNFTError(f"{name} must be finite; it contains NaN or inf")
+    if not _traced(arr) and arr.size and np.max(np.abs(np.asarray(arr))) > MAX_SCALE:
+        raise NNFTError(f"{name} has entries over {MAX_SCALE:g} in magnitude (their squares overflow float64)")
     return arr

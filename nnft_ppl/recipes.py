@@ -200,7 +200,7 @@ def load_recipe(path, overrides=(), small: bool = False) -> dict:
     spec = load_toml(resolve_recipe(path), "recipe")
     kind = spec.get("kind")
     table = recipe_kinds()
-    if kind not in table:
+    if not isinstance(kind, str) or kind not in table:
         raise NNFTError(f"recipe {name}: kind must be one of {sorted(table)}, got {kind!r}")
     spec = modernise(spec, name)
     if small:

@@ -28,8 +28,8 @@ class CosNet(IIDNeuronArchitecture):
     readout_site = "a"
 
     def __check_init__(self):
-        V.integer("width", self.width)
-        V.integer("d", self.d)
+        V.field_integer("width", self.width)
+        V.field_integer("d", self.d)
         V.positive("sw", self.sw)
         V.positive("sa", self.sa)
 

@@ -19,6 +19,7 @@ from collections.abc import Callable
 
 import equinox as eqx
 import jax.numpy as jnp
+import numpy as np
 from jaxtyping import Array, Float
 
 from .._errors import NNFTError
@@ -32,6 +33,28 @@ def _finite(name: str, value) -> float:
     if not math.isfinite(v):
         raise NNFTError(f"{name} must be finite, got {value!r}")
     return v
+
+
+#: field values every potential must map elementwise to finite values
+_PROBE = (-3.0, -1.0, -1e-3, 0.0, 1e-3, 1.0, 3.0)
+
+
+def _check_elementwise(pot) -> None:
+    """NNFTError unless V maps an array of field values elementwise to finite values."""
+    probe = jnp.asarray(_PROBE)
+    try:
+        v = jnp.asarray(pot(probe))
+    except NNFTError:
+        raise
+    except Exception as e:  # a user's function: report it as bad input, naming it
+        raise NNFTError(f"potential {pot.describe()}: V(phi) fails on an array ({type(e).__name__}: {e})") from None
+    if v.shape != probe.shape:
+        raise NNFTError(
+            f"potential {pot.describe()}: V must act elementwise (phi of shape {probe.shape} gave shape {v.shape})"
+        )
+    if not bool(jnp.all(jnp.isfinite(v))):
+        bad = [p for p, ok in zip(_PROBE, np.asarray(jnp.isfinite(v)), strict=True) if not ok]
+        raise NNFTError(f"potential {pot.describe()}: V is not finite at phi = {bad}")
 
 
 class Potential(eqx.Module):
@@ -67,8 +90,10 @@ class Potential(eqx.Module):
 
         A polynomial is bounded below iff its leading power is even with a positive
         coefficient. A `Custom` potential is checked numerically: V must be finite and
-        non-decreasing in |phi| along phi = ±10, ±100, ±1000.
+        non-decreasing in |phi| along phi = ±10, ±100, ±1000. Every potential must act elementwise
+        and be finite on [-3, 3] (zero included).
         """
+        _check_elementwise(self)
         if allow_unbounded:
             return
         c = self.coefficients()

@@ -25,6 +25,7 @@ from jaxtyping import Array, Float, PRNGKeyArray
 
 from .. import _conventions as C
 from .._errors import NNFTError
+from .._keys import as_key
 from .._validate import integer
 from .._validate import points as _points
 from ..architectures import Architecture
@@ -222,7 +223,7 @@ def check_points(model, x, name: str = "x") -> np.ndarray:
 def draw_fields(model, x: np.ndarray, n: int, key: PRNGKeyArray) -> np.ndarray:
     """n networks (one per split of `key`) at points x: array (n, P, out)."""
     n = integer("n", n, MIN_SAMPLES)
-    keys = jax.random.split(key, n)
+    keys = jax.random.split(as_key(key, "key"), n)
     phi = np.asarray(_sampler(model)(keys, jnp.asarray(x, jnp.float64)), np.float64)
     if phi.ndim == 2:
         phi = phi[..., None]

@@ -40,6 +40,8 @@ def _sites(f: Fields, max_sites: int | None) -> np.ndarray:
 def z2_test(data, orders=(1, 3), alpha: float = DEFAULT_ALPHA, max_sites: int | None = 8, **kw) -> SymmetryResult:
     """Z2 (phi -> -phi): every odd n-point function (default G1 and G3) vanishes at the points."""
     f = as_fields(data, **kw)
+    if isinstance(orders, str) or not orders or not all(isinstance(o, int) and o >= 1 for o in orders):
+        raise NNFTError(f"orders must be a non-empty sequence of odd integers for the Z2 test, got {orders!r}")
     if any(o % 2 == 0 for o in orders):
         raise NNFTError(f"orders must be odd for the Z2 test, got {orders}")
     phi = _sites(f, max_sites)
