@@ -250,7 +250,10 @@ def compare_widths(
     if not hasattr(arch, "width"):
         raise NNFTError(f"arch: {arch.name} has no width to vary")
     keys = _width_keys(opts["rng_key"], len(widths))
-    gp = fit_gp(arch, data.x, data.y, noise=init_noise, num_iters=fit_iters)  # standardised y: noise O(1)
+    # The network has no mean offset or output rescaling: its N -> infinity limit is the zero-mean GP of y
+    # itself, so the GP is fitted to y in the network's units (a standardised fit is another model, and
+    # W2 would level off at the distance between the two models instead of falling like 1/N).
+    gp = fit_gp(arch, data.x, data.y, noise=init_noise, num_iters=fit_iters, standardize=False)
     xt = input_grid(data, n_grid)
     gp_pred = gp.predict(xt)
     nuts = {"noise": gp.noise, "num_warmup": num_warmup, "num_samples": num_samples, "num_chains": num_chains}
