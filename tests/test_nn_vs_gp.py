@@ -93,7 +93,8 @@ def test_recipes(tmp_path):
     assert load_recipe(spec)["kind"] == "gp_fit"
     small = tmp_path / "small.toml"
     small.write_text(
-        'kind = "gp_fit"\narchitectures = ["ErfNet"]\n[fit]\nnum_iters = 20\n[datasets.diabetes_bmi]\nn = 30\n'
+        'kind = "gp_fit"\narchitectures = [{ name = "ErfNet" }]\n'
+        "[fit]\nnum_iters = 20\n[datasets.diabetes_bmi]\nn = 30\n"
     )
     summary = run_recipe(small, tmp_path / "out", progress=False)
     assert "diabetes_bmi/ErfNet" in summary

@@ -19,8 +19,8 @@ ROOT = Path(__file__).resolve().parent.parent
 def test_cli_recipe_and_results_file(tmp_path):
     recipe = tmp_path / "sym.toml"
     recipe.write_text(
-        'kind = "symmetry"\n[[ensemble]]\nname = "cos"\narchitecture = "CosNet"\n'
-        "params = { width = 30, d = 1 }\nn = 300\nkey = 0\n"
+        'kind = "symmetry"\n[[ensembles]]\nname = "cos"\n'
+        'architecture = { name = "CosNet", params = { width = 30, d = 1 } }\nn = 300\nseed = 0\n'
     )
     assert main(["symmetry", str(recipe), "--out", str(tmp_path / "rep")]) == 0
     summary = (tmp_path / "rep" / "summary.md").read_text()

@@ -151,12 +151,36 @@ def run_nuts(
     """
     opts = _renamed(deprecated, dict(locals()))
     xa, ya, xt = _check_nuts(arch, x, y, x_test, opts)
-    noise, noise_prior_scale = opts["noise"], opts["noise_prior_scale"]
-    num_chains, num_samples = opts["num_chains"], opts["num_samples"]
-
     collapse = collapsible(arch) if collapse is None else bool(collapse)
     if collapse and not collapsible(arch):
         raise NNFTError(f"collapse: {arch.name} has no Gaussian linear readout to integrate out")
+    mcmc, samples, k_pp = _sample_posterior(arch, xa, ya, xt, opts, collapse)
+    dt = _posterior_tree(arch, mcmc, samples, k_pp, xa, ya, xt, opts["noise"], collapse)
+    diag = diagnostics(dt, identified=["f", "f_test"] + (["sigma"] if opts["noise"] is None else []))
+    key_attr = opts["rng_key"] if isinstance(opts["rng_key"], (int, np.integer)) else "a JAX key"
+    dt.attrs.update(
+        {
+            **T.arch_attrs(arch),
+            "width": int(getattr(arch, "width", 0)),
+            "noise_fixed": float(opts["noise"]) if opts["noise"] is not None else "sampled",
+            "num_chains": int(opts["num_chains"]),
+            "num_samples": int(opts["num_samples"]),
+            "num_warmup": int(opts["num_warmup"]),
+            "rng_key": str(key_attr),
+            "collapsed": int(collapse),
+            **diag,
+        }
+    )
+    if diag["warnings"]:
+        warnings.warn(f"NUTS for {arch.name}(width={dt.attrs['width']}): {diag['warnings']}", BNNWarning, stacklevel=2)
+    return dt
+
+
+def _sample_posterior(arch, xa, ya, xt, opts: dict, collapse: bool):
+    """Run NumPyro NUTS on the (collapsed or full) regression model; with the readout collapsed,
+    draw it from its exact conditional. Returns the MCMC object, the samples by chain (the
+    integrated LOO densities under `loo_loglik`) and the key for the posterior predictive."""
+    noise, noise_prior_scale = opts["noise"], opts["noise_prior_scale"]
     xj, yj = jnp.asarray(xa), jnp.asarray(ya)
     xtj = jnp.asarray(xa[:1] if xt is None else xt)
     model = collapsed_regression if collapse else bnn_regression
@@ -169,8 +193,8 @@ def run_nuts(
     mcmc = MCMC(
         kernel,
         num_warmup=opts["num_warmup"],
-        num_samples=num_samples,
-        num_chains=num_chains,
+        num_samples=opts["num_samples"],
+        num_chains=opts["num_chains"],
         chain_method=opts["chain_method"],
         progress_bar=bool(opts["progress_bar"]),
     )
@@ -183,10 +207,17 @@ def run_nuts(
     mcmc.run(k_run, *args, extra_fields=T.EXTRA_FIELDS)
     samples = mcmc.get_samples(group_by_chain=True)
     samples.pop("phi", None)
-    shape = (num_chains, num_samples)
     if collapse:
+        shape = (opts["num_chains"], opts["num_samples"])
         samples.update(_draw_readout(arch, samples, noise, xj, yj, xtj, k_read, shape))
-        loo = np.asarray(samples.pop("loo_loglik"))  # a log density, not a posterior variable
+    return mcmc, samples, k_pp
+
+
+def _posterior_tree(arch, mcmc, samples: dict, k_pp, xa, ya, xt, noise, collapse: bool):
+    """The NUTS run as a DataTree in ArviZ's conventions (see `run_nuts`), with the posterior
+    predictive y ~ Normal(f, sigma) and, when collapsed, the Rao-Blackwellised moments and the
+    readout-integrated LOO densities."""
+    loo = np.asarray(samples.pop("loo_loglik")) if collapse else None  # a log density, not a variable
     f = np.asarray(samples["f"])
     sig = np.asarray(samples["sigma"])[..., None] if noise is None else noise
     # posterior predictive y ~ Normal(f, sigma), drawn directly from the sampled f and sigma
@@ -210,23 +241,6 @@ def run_nuts(
         dt["posterior"] = dt.posterior.to_dataset().drop_vars("f_test")
     for name, ds in T.inputs_groups(xa, ya, xt, coords).items():
         dt[name] = ds
-    diag = diagnostics(dt, identified=["f", "f_test"] + (["sigma"] if noise is None else []))
-    key_attr = opts["rng_key"] if isinstance(opts["rng_key"], (int, np.integer)) else "a JAX key"
-    dt.attrs.update(
-        {
-            **T.arch_attrs(arch),
-            "width": int(getattr(arch, "width", 0)),
-            "noise_fixed": float(noise) if noise is not None else "sampled",
-            "num_chains": int(num_chains),
-            "num_samples": int(num_samples),
-            "num_warmup": int(opts["num_warmup"]),
-            "rng_key": str(key_attr),
-            "collapsed": int(collapse),
-            **diag,
-        }
-    )
-    if diag["warnings"]:
-        warnings.warn(f"NUTS for {arch.name}(width={dt.attrs['width']}): {diag['warnings']}", BNNWarning, stacklevel=2)
     return dt
 
 
