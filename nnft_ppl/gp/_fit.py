@@ -192,25 +192,9 @@ def neg_mll(model: gpx.ConjugateModel, data: gpx.Dataset):
     return -_gaussian_lml(add_jitter(s, prior.jitter), (y - mx).reshape(-1))
 
 
-@dataclasses.dataclass
-class GPFit:
-    """A fitted NNGP regression: the GPJax model, its training data and the fit record.
-
-    The model is a GP for the standardised targets z = (y - y_mean) / y_scale (the kernel's
-    scales and `model`'s noise are in those units); `noise`, `predict`, `loo` and
-    `log_marginal_likelihood` are in the original units of y (y_mean = 0, y_scale = 1 when
-    `fit_gp(standardize=False)`). The GPJax posterior (Cholesky factor, representer weights, log marginal likelihood)
-    is computed once, when fitting, and reused by `predict`, `loo` and
-    `log_marginal_likelihood`."""
-
-    model: gpx.ConjugateModel
-    x: np.ndarray
-    y: np.ndarray
-    history: np.ndarray
-    notes: list[str] = dataclasses.field(default_factory=list)
-    _post: object = dataclasses.field(default=None, repr=False, compare=False)
-    y_mean: float = 0.0
-    y_scale: float = 1.0
+class FittedTargets:
+    """What an exact and a sparse NNGP fit share: the target transform and the fitted model's
+    kernel, architecture, noise and jitter (subclasses provide `model`, `y`, `y_mean`, `y_scale`)."""
 
     @property
     def z(self) -> np.ndarray:
@@ -234,6 +218,27 @@ class GPFit:
     @property
     def jitter(self) -> float:
         return float(self.model.prior.jitter)
+
+
+@dataclasses.dataclass
+class GPFit(FittedTargets):
+    """A fitted NNGP regression: the GPJax model, its training data and the fit record.
+
+    The model is a GP for the standardised targets z = (y - y_mean) / y_scale (the kernel's
+    scales and `model`'s noise are in those units); `noise`, `predict`, `loo` and
+    `log_marginal_likelihood` are in the original units of y (y_mean = 0, y_scale = 1 when
+    `fit_gp(standardize=False)`). The GPJax posterior (Cholesky factor, representer weights, log marginal likelihood)
+    is computed once, when fitting, and reused by `predict`, `loo` and
+    `log_marginal_likelihood`."""
+
+    model: gpx.ConjugateModel
+    x: np.ndarray
+    y: np.ndarray
+    history: np.ndarray
+    notes: list[str] = dataclasses.field(default_factory=list)
+    _post: object = dataclasses.field(default=None, repr=False, compare=False)
+    y_mean: float = 0.0
+    y_scale: float = 1.0
 
     @property
     def dataset(self) -> gpx.Dataset:

@@ -20,8 +20,7 @@ from jaxtyping import Array, Float
 from .. import _validate as V
 from .._errors import NNFTError
 from ..architectures import Architecture
-from ._fit import build_model, noise_std
-from ._kernels import NNGPKernel, arch_from_kernel
+from ._fit import FittedTargets, build_model
 
 
 def neg_elbo(family: gpx.variational_families.CollapsedVariationalGaussian, data: gpx.Dataset):
@@ -65,7 +64,7 @@ def initial_inducing(x: np.ndarray, num_inducing: int) -> np.ndarray:
 
 
 @dataclasses.dataclass
-class SparseGPFit:
+class SparseGPFit(FittedTargets):
     """A sparse variational NNGP regression: GPJax's `CollapsedVariationalGaussian` for the
     standardised targets z = (y - y_mean) / y_scale, its training data and the fit record.
 
@@ -84,26 +83,6 @@ class SparseGPFit:
     @property
     def model(self) -> gpx.ConjugateModel:
         return self.family.model
-
-    @property
-    def z(self) -> np.ndarray:
-        return (self.y - self.y_mean) / self.y_scale
-
-    @property
-    def kernel(self) -> NNGPKernel:
-        return self.model.prior.kernel
-
-    @property
-    def arch(self) -> Architecture:
-        return arch_from_kernel(self.kernel)
-
-    @property
-    def noise(self) -> float:
-        return self.y_scale * noise_std(self.model)
-
-    @property
-    def jitter(self) -> float:
-        return float(self.model.prior.jitter)
 
     @property
     def inducing_inputs(self) -> np.ndarray:
