@@ -232,3 +232,16 @@ def test_symmetry_tests(data):
     if res is not None:
         assert 0.0 <= res.p_value <= 1.0
     returns_finite_or_nnft_error(permutation_test, tree)
+
+
+def test_tilted_estimator_with_an_underflowing_scale():
+    """Found by benchmarks/fuzz.py: sw = 1e-267 made the tilted GaussNet estimator's Cholesky fail
+    (sw^2 underflows); the covariance's square root now allows zero-variance directions."""
+    from nnft_ppl.ensemble import neuron_correlators
+    from nnft_ppl.theory import exact_connected
+
+    arch = nnft_ppl.GaussNet(width=1, d=1, sw=1.2510070291265913e-267)
+    ds = neuron_correlators(arch, np.array([[0.0]]), 80, key=0, max_order=4, n_blocks=8, progress=False)
+    assert np.all(np.isfinite(ds.G4c.values))
+    assert ds.G4c.values.ravel()[0] == exact_connected(arch, np.array([[0.0]]), 4).ravel()[0] == 0.0
+    assert ds.G2.values.ravel()[0] == arch.sb**2

@@ -53,7 +53,10 @@ def tilted_sampler(arch, x: np.ndarray, order: int, dtype):
     sigma = np.asarray(arch.loglinear_cov(), np.float64)
     u = np.asarray(arch.loglinear_design(x), np.float64)
     c = np.asarray(arch.loglinear_offset(x), np.float64)
-    chol = np.linalg.cholesky(sigma)
+    # a square root of the PSD covariance (eigh, not Cholesky: a scale whose square underflows gives a
+    # zero-variance direction, drawn exactly as the prior draws it)
+    evals, evecs = np.linalg.eigh(sigma)
+    chol = evecs * np.sqrt(np.clip(evals, 0.0, None))
     a = order * u.mean(0)
     mu = sigma @ a
     const = 0.5 * a @ sigma @ a
