@@ -38,7 +38,9 @@ def bspline_basis(x: Float[Array, "*batch"], grid: int, order: int, bound) -> Fl
     return b
 
 
-def spline(coef: Float[Array, "*batch B"], x: Float[Array, "*batch"], grid: int, order: int, bound) -> Float[Array, "*batch"]:
+def spline(
+    coef: Float[Array, "*batch B"], x: Float[Array, "*batch"], grid: int, order: int, bound
+) -> Float[Array, "*batch"]:
     """sum_i coef_i B_i(x), the coefficients broadcast against x's shape."""
     return jnp.sum(coef * bspline_basis(jnp.asarray(x), grid, order, bound), axis=-1)
 
