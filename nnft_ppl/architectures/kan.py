@@ -40,7 +40,7 @@ from ._base import IIDNeuronArchitecture, normal
 from ._bspline import bspline_basis, n_basis, silu
 
 #: Gauss-Hermite nodes per axis of the kernel's 2-D rule (half of them give its error estimate)
-KERNEL_NODES = 48
+KERNEL_NODES = 64
 #: node budget of the tensor rule for moments of three or more points
 MOMENT_BUDGET = 40_000
 
@@ -112,7 +112,7 @@ class KAN(IIDNeuronArchitecture):
         return xp.concatenate([f_base, f_spl], axis=1) / math.sqrt(self.d)
 
     def preactivation_cov(self, x):
-        f = self.input_features(x)
+        f = self.input_features(jnp.asarray(x))
         return jnp.matmul(f, f.T, precision=jax.lax.Precision.HIGHEST)
 
     def neuron_dual(self, a, c, b, nodes: int = KERNEL_NODES):
@@ -121,7 +121,7 @@ class KAN(IIDNeuronArchitecture):
         return _dual_matrix(a, c[:, None], b, self.bound, self.sspline, self.grid, self.order, nodes)[0, 0]
 
     def kernel(self, x1, x2):
-        f1, f2 = self.input_features(x1), self.input_features(x2)
+        f1, f2 = self.input_features(jnp.asarray(x1)), self.input_features(jnp.asarray(x2))
         a1 = jnp.sum(f1 * f1, axis=1)
         a2 = jnp.sum(f2 * f2, axis=1)
         c = jnp.matmul(f1, f2.T, precision=jax.lax.Precision.HIGHEST)
