@@ -36,7 +36,7 @@ def test_bspline_basis_partition_of_unity_support_and_numpy():
 
 
 def test_kernel_quadrature_converged():
-    """The kernel's 64^2-node rule agrees with a 256^2-node rule to 2e-4 (absolute, at kernel
+    """The kernel's 64^2-node rule agrees with a 192^2-node rule to 2e-4 (absolute, at kernel
     values ~0.5; the B-splines' kinks make Gauss-Hermite converge algebraically, worst on the
     diagonal): far below the Monte Carlo error bars of the zoo-wide tests (~1e-2)."""
     arch = KAN(d=2)
@@ -44,7 +44,7 @@ def test_kernel_quadrature_converged():
     f = np.asarray(arch.input_features(jnp.asarray(x)))
     a, c = np.sum(f * f, 1), f @ f.T
     coarse = _dual_matrix(a, c, a, arch.bound, arch.sspline, arch.grid, arch.order, KERNEL_NODES)
-    fine = _dual_matrix(a, c, a, arch.bound, arch.sspline, arch.grid, arch.order, 256)
+    fine = _dual_matrix(a, c, a, arch.bound, arch.sspline, arch.grid, arch.order, 192)
     np.testing.assert_allclose(coarse, fine, rtol=0, atol=2e-4)
     np.testing.assert_allclose(np.asarray(arch.nngp_kernel(x, x)), arch.sw**2 * np.asarray(coarse), rtol=1e-13)
 
