@@ -84,6 +84,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv=None) -> int:
     a = build_parser().parse_args(argv)
+    from ._cache import enable_compilation_cache
+
+    enable_compilation_cache()  # the program's choice, never a library import's
     try:
         return a.fn(a)
     except NNFTError as e:

@@ -16,3 +16,9 @@ import nnft_ppl  # noqa: E402,F401  (enables float64)
 @pytest.fixture
 def rng():
     return np.random.default_rng(20261128)
+
+# one persistent compilation cache for both pytest workers and every process they start
+# (notebook kernels, `nnft` subprocesses): compilation is most of this suite's time
+from nnft_ppl._cache import enable_compilation_cache  # noqa: E402
+
+enable_compilation_cache()
