@@ -14,6 +14,7 @@ import pkgutil
 from .._errors import NNFTError
 from ._activations import ACTIVATIONS, Activation, get_activation
 from ._base import Architecture, ExactCumulants, IIDNeuronArchitecture
+from ._four_point import LeadingOrderCumulants
 from ._registry import REGISTRY
 from ._single_layer_base import AbstractSingleLayer
 
@@ -45,6 +46,7 @@ __all__ = [  # noqa: PLE0604  (the zoo's class names are derived from the regist
     "Architecture",
     "ExactCumulants",
     "IIDNeuronArchitecture",
+    "LeadingOrderCumulants",
     "REGISTRY",
     "get_activation",
     "make_architecture",

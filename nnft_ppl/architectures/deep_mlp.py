@@ -17,16 +17,20 @@ from jaxtyping import Array, Float
 from .. import _validate as V
 from .._errors import NNFTError
 from ._activations import Activation, elementwise_dual, gaussian_moment, get_activation
-from ._base import Architecture, normal
+from ._base import normal
+from ._four_point import LeadingOrderCumulants, deep_vertex
 from ._recursion import input_layer, serial_kernel
 
 
-class DeepMLP(Architecture):
+class DeepMLP(LeadingOrderCumulants):
     """z^1 = W^0 x + b^0; z^{l+1} = W^l sigma(z^l) + b^l; phi = z^{depth+1}.
 
-    W^0 ~ N(0, sw^2/d), W^l ~ N(0, sw^2/N), b ~ N(0, sb^2). The NNGP kernel is the
-    recursion K^{l+1} = sb^2 + sw^2 E[sigma(u) sigma(v)], (u, v) ~ N(0, K^l). For
-    depth >= 2 the finite-width G2 carries an O(1/N) correction to this kernel.
+    W^0 ~ N(0, sw^2/d), W^l ~ N(0, sw^2/N), b ~ N(0, sb^2) (sb = 0 allowed: no biases, e.g.
+    the critical ReLU network sw^2 = 2). The NNGP kernel is the recursion
+    K^{l+1} = sb^2 + sw^2 E[sigma(u) sigma(v)], (u, v) ~ N(0, K^l). For depth >= 2 the
+    finite-width G2 carries an O(1/N) correction to this kernel; the connected four-point
+    function is known to leading order in 1/N (`leading_connected4`, the four-point vertex
+    recursion of Roberts, Yaida & Hanin, arXiv:2106.10165, ch. 4), exactly at depth 1.
     """
 
     depth: int = 2
@@ -42,7 +46,7 @@ class DeepMLP(Architecture):
         V.field_integer("width", self.width)
         V.field_integer("d", self.d)
         V.positive("sw", self.sw)
-        V.positive("sb", self.sb)
+        V.nonnegative("sb", self.sb)
         get_activation(self.activation)
 
     @property
@@ -73,6 +77,35 @@ class DeepMLP(Architecture):
         for layer in range(1, self.depth + 1):
             z = jnp.einsum("mn,pn->pm", theta[f"W{layer}"], self.act.fn(z), precision=hp) + theta[f"b{layer}"]
         return z[:, 0]
+
+    def sample_fields(self, keys, x, dtype=jnp.float64):
+        """Exact layer-by-layer collapsed sampler: given layer l, the next layer's pre-activations
+        are i.i.d. over neurons, Gaussian with the empirical P x P kernel
+        sb^2 + (sw^2/N) sigma(z^l)^T sigma(z^l); drawing them from its square root costs N P^2
+        per layer instead of N^2 P (exact in distribution; used for P <= min(N, 32))."""
+        x = jnp.asarray(self.points(x), dtype)
+        n, p = self.width, x.shape[0]
+        if p > min(n, 32):
+            return super().sample_fields(keys, x, dtype)
+        hp = jax.lax.Precision.HIGHEST
+        st = input_layer(x, x, self.sw, self.sb)
+
+        def one(k):
+            ks = jax.random.split(k, self.depth + 1)
+            z = _gaussian_rows(ks[0], st.c, n, dtype)  # (N, P): the first layer
+            for layer in range(1, self.depth + 1):
+                s = self.act.fn(z)
+                gram = self.sb**2 + (self.sw**2 / n) * jnp.einsum("np,nq->pq", s, s, precision=hp)
+                z = _gaussian_rows(ks[layer], gram, 1 if layer == self.depth else n, dtype)
+            return z[0]
+
+        return jax.vmap(one)(keys)
+
+    def leading_vertex4(self, x, width=None):
+        """The output's four-point vertex V_(ij)(kl) to leading order (`_four_point.deep_vertex`)."""
+        x = self.check_points(x)
+        v, err, _ = deep_vertex(x, self.act, self.sw, self.sb, self.depth)
+        return v, err
 
     def kernel(self, x1, x2):
         """The layer recursion (`_recursion.serial_kernel`) with `depth` hidden layers."""
@@ -113,3 +146,11 @@ class DeepMLP(Architecture):
         for i in range(p):
             out[i, i] = 0.5 * sw2 * hd[i] * (m4((i, i, i, i)) - m2[i, i] ** 2) * sw2**2 / self.width
         return out
+
+
+def _gaussian_rows(key, cov, rows: int, dtype):
+    """`rows` i.i.d. draws of N(0, cov) (cov P x P, positive semi-definite), shape (rows, P)."""
+    lam, vec = jnp.linalg.eigh(cov)
+    root = vec * jnp.sqrt(jnp.clip(lam, 0.0))[None, :]
+    eps = jax.random.normal(key, (rows, cov.shape[0]), dtype)
+    return jnp.einsum("rp,qp->rq", eps, root, precision=jax.lax.Precision.HIGHEST)
