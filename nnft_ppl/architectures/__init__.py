@@ -13,10 +13,11 @@ import pkgutil
 
 from .._errors import NNFTError
 from ._activations import ACTIVATIONS, Activation, get_activation
-from ._base import Architecture, ExactCumulants, IIDNeuronArchitecture
+from ._base import Architecture, ExactCumulants, IIDNeuronArchitecture, LinearReadout
 from ._four_point import LeadingOrderCumulants
 from ._registry import REGISTRY
 from ._single_layer_base import AbstractSingleLayer
+from ._vector import VectorOutput
 
 for _m in pkgutil.iter_modules(__path__):
     if not _m.name.startswith("_"):
@@ -47,7 +48,9 @@ __all__ = [  # noqa: PLE0604  (the zoo's class names are derived from the regist
     "ExactCumulants",
     "IIDNeuronArchitecture",
     "LeadingOrderCumulants",
+    "LinearReadout",
     "REGISTRY",
+    "VectorOutput",
     "get_activation",
     "make_architecture",
     *ZOO_NAMES,
