@@ -47,7 +47,7 @@ from jaxtyping import Float
 from .. import _validate as V
 from ._activations import Activation, elementwise_dual, gaussian_moment, hermite_nodes
 from ._base import Architecture
-from ._recursion import dense, input_layer
+from ._recursion import KernelState, dense, input_layer
 
 
 class LeadingOrderCumulants(Architecture):
@@ -233,18 +233,30 @@ def deep_vertex(
     return _expand(v, p), _expand(verr, p), history
 
 
-@functools.partial(jax.jit, static_argnums=(1, 4))
 def _layer_kernels(x, act: Activation, sw, sb, depth: int):
     """The NNGP kernels K^1..K^depth of the hidden pre-activations at x (depth, P, P) and the
-    duals g(K^l) = E[sigma sigma] over them, in one compiled call."""
-    dual = elementwise_dual(act)
-    state = input_layer(x, x, sw, sb)
+    duals g(K^l) = E[sigma sigma] over them (one compiled layer step, shared by every depth)."""
+    k, a = _input_state(x, sw, sb)
     ks, gs = [], []
     for _ in range(depth):
-        ks.append(state.c)
-        gs.append(dual(state.a1[:, None], state.c, state.a2[None, :]))
-        state = dense(state, dual, sw, sb)
-    return jnp.stack(ks), jnp.stack(gs)
+        ks.append(k)
+        g, k, a = _dense_step(k, a, act, sw, sb)
+        gs.append(g)
+    return np.stack(ks), np.stack(gs)
+
+
+@jax.jit
+def _input_state(x, sw, sb):
+    st = input_layer(x, x, sw, sb)
+    return st.c, st.a1
+
+
+@functools.partial(jax.jit, static_argnums=2)
+def _dense_step(k, a, act: Activation, sw, sb):
+    """One layer: the dual g(K^l) and the next kernel K^{l+1} with its diagonal."""
+    dual = elementwise_dual(act)
+    nxt = dense(KernelState(a, k, a), dual, sw, sb)
+    return dual(a[:, None], k, a[None, :]), nxt.c, nxt.a1
 
 
 def _expand(v: np.ndarray, p: int) -> np.ndarray:
