@@ -50,7 +50,7 @@ def measure(params: dict, depth: int, width: int, n_nets: int, key: int) -> dict
         "leading_err": float(err[0, 0, 0, 0]),
         "K": k,
     }
-    if params["activation"] == "relu" and params["sb"] == 0.0 and params["sw"] ** 2 == 2.0:
+    if params["activation"] == "relu" and params["sb"] == 0.0 and np.isclose(params["sw"] ** 2, 2.0):
         row["all_orders"] = 3 * k**2 * ((1 + 5 / width) ** depth - 1)
     return row
 
@@ -99,7 +99,10 @@ def main() -> None:
         head = f"depth scan at N = {fixed_n}, width scan at L = {fixed_l}, {a.n_nets} networks each"
         print(f"\n== {name} {params}: {head}")
         for r in by_depth + by_width:
-            extra = f"  all-orders {r['all_orders']:.5f}" if "all_orders" in r else ""
+            extra = ""
+            if "all_orders" in r:
+                z_all = (r["G4c"] - r["all_orders"]) / r["se"]
+                extra = f"  all-orders {r['all_orders']:.5f} (z {z_all:+.2f})"
             z = (r["G4c"] - r["leading"]) / np.hypot(r["se"], r["leading_err"])
             print(
                 f"  L={r['depth']} N={r['width']:<4d} G4c {r['G4c']:.5f} ± {r['se']:.5f} (k̂ {r['khat']:.2f})"
