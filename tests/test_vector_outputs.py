@@ -83,7 +83,7 @@ def test_vector_output_scalar_limit_and_structure():
 
 
 def test_vector_prior_apply_and_bad_input():
-    vo = nn.VectorOutput(nn.DeepMLP(width=5, depth=2), 3)
+    vo = nn.VectorOutput(nn.ErfNet(width=5), 3)
     tr = handlers.trace(handlers.seed(vo.prior, 0)).get_trace(X)
     theta = {k: s["value"] for k, s in tr.items() if s["type"] == "sample"}
     np.testing.assert_allclose(tr["phi"]["value"], vo.apply(theta, X), rtol=1e-12)

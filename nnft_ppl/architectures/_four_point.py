@@ -45,6 +45,7 @@ import numpy as np
 from jaxtyping import Float
 
 from .. import _validate as V
+from .._x64 import float64
 from ._activations import Activation, elementwise_dual, gaussian_moment, hermite_nodes
 from ._base import Architecture
 from ._recursion import KernelState, dense, input_layer
@@ -63,6 +64,7 @@ class LeadingOrderCumulants(Architecture):
         """The four-point vertex V[i, j, k, l] = V_(ij)(kl) of the output (see the module
         docstring; leading order, independent of N) and its absolute numerical error."""
 
+    @float64
     def leading_connected4(
         self, x: Float[np.ndarray, "P d"], width: int | None = None
     ) -> tuple[Float[np.ndarray, "P P P P"], Float[np.ndarray, "P P P P"]]:

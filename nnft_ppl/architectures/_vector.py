@@ -20,6 +20,7 @@ from jaxtyping import Array, Float, PRNGKeyArray
 
 from .. import _validate as V
 from .._errors import NNFTError
+from .._x64 import float64
 from ._base import LinearReadout, Theta, normal
 
 
@@ -101,6 +102,7 @@ class VectorOutput(eqx.Module):
         """The per-output infinite-width two-point function (times delta_ab; at readout mean 0)."""
         return self.arch.nngp_kernel(x1, x2)
 
+    @float64
     def two_point(self, x: Float[Array, "P d"]) -> Float[np.ndarray, "P D P D"]:
         """G2[i, a, j, b] = delta_ab (K + the architecture's known finite-width correction)
         (readout mean 0)."""
@@ -109,6 +111,7 @@ class VectorOutput(eqx.Module):
         g2 = np.asarray(self.arch.nngp_kernel(x, x), np.float64) + self.arch.g2_correction(x)
         return np.einsum("ij,ab->iajb", g2, np.eye(self.n_out))
 
+    @float64
     def connected4(self, x: Float[Array, "P d"]) -> tuple[np.ndarray, np.ndarray, bool]:
         """G4c[i, a, j, b, k, c, l, e] over (point, output) index pairs (shape (P, D) * 4), its
         absolute numerical error, and whether it is exact (else leading order in 1/N)."""
