@@ -7,7 +7,7 @@ import re
 from pathlib import Path
 
 from nnft_ppl.architectures import REGISTRY
-from nnft_ppl.cli import ZOO_COLUMNS, main, zoo_rows
+from nnft_ppl.cli import KERNEL_TYPES, ZOO_COLUMNS, main, zoo_rows
 
 README = Path(__file__).resolve().parent.parent / "README.md"
 
@@ -28,6 +28,8 @@ def readme_zoo_table() -> dict[str, tuple[str, ...]]:
 
 def test_readme_zoo_table_matches_the_cards_and_registry():
     cards = {r[0]: r for r in zoo_rows()}
+    unstated = sorted(n for n, r in cards.items() if r[2] not in KERNEL_TYPES)
+    assert not unstated, f"cards without `kernel = ` one of {KERNEL_TYPES}: {unstated}"
     table = readme_zoo_table()
     missing = sorted(set(cards) - set(table))
     assert not missing, f"README zoo table lacks rows for: {missing} (add: {[cards[m] for m in missing]})"
