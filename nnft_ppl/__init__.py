@@ -19,6 +19,9 @@ from .architectures import (  # noqa: E402
     Architecture,
     ExactCumulants,
     IIDNeuronArchitecture,
+    LeadingOrderCumulants,
+    LinearReadout,
+    VectorOutput,
     make_architecture,
 )
 
@@ -34,6 +37,9 @@ __all__ = [  # noqa: PLE0604  (the zoo's class names are derived from the regist
     "Architecture",
     "ExactCumulants",
     "IIDNeuronArchitecture",
+    "LeadingOrderCumulants",
+    "LinearReadout",
+    "VectorOutput",
     "as_dtype",
     "as_key",
     "khat_flag",

@@ -59,13 +59,41 @@ def _cmd_recipes(a) -> int:
     return 0
 
 
-def _cmd_zoo(a) -> int:
+#: the zoo table's columns (`nnft zoo` and the README's zoo table)
+ZOO_COLUMNS = ("entry", "architecture", "kernel", "exact cumulants", "D > 1 outputs", "source")
+KERNEL_TYPES = ("closed form", "recursion", "numerical")
+
+
+def zoo_rows() -> list[tuple[str, ...]]:
+    """One row per card: its name, architecture, kernel type (the card's `kernel`), whether the
+    connected correlators are exact, leading order in 1/N or unknown (derived from the class's
+    capabilities), whether `VectorOutput` applies, and the card's source."""
+    from .architectures import ExactCumulants, LeadingOrderCumulants, LinearReadout
     from .recipes import zoo
 
-    rows = zoo()
-    w = max(len(n) for n in rows)
-    for name, card in rows.items():
-        print(f"{name:<{w}}  {card['architecture']:<15} {card['summary']}")
+    rows = []
+    for name, card in zoo().items():
+        kernel = card.get("kernel", "?")  # a card without it still lists (tests/test_zoo_table.py asks for it)
+        if kernel not in (*KERNEL_TYPES, "?"):
+            raise NNFTError(f"card {name}: kernel must be one of {KERNEL_TYPES}, got {kernel!r}")
+        model = card["model"]
+        exact = (
+            "exact"
+            if isinstance(model, ExactCumulants)
+            else "leading 1/N"
+            if isinstance(model, LeadingOrderCumulants)
+            else "no"
+        )
+        vector = "yes" if isinstance(model, LinearReadout) else "no"
+        rows.append((name, card["architecture"], kernel, exact, vector, card["source"]))
+    return rows
+
+
+def _cmd_zoo(a) -> int:
+    rows = [ZOO_COLUMNS, *zoo_rows()]
+    widths = [max(len(r[c]) for r in rows) for c in range(len(ZOO_COLUMNS) - 1)]
+    for r in rows:
+        print("  ".join(f"{v:<{w}}" for v, w in zip(r[:-1], widths, strict=True)) + "  " + r[-1])
     return 0
 
 

@@ -13,9 +13,11 @@ import pkgutil
 
 from .._errors import NNFTError
 from ._activations import ACTIVATIONS, Activation, get_activation
-from ._base import Architecture, ExactCumulants, IIDNeuronArchitecture
+from ._base import Architecture, ExactCumulants, IIDNeuronArchitecture, LinearReadout
+from ._four_point import LeadingOrderCumulants
 from ._registry import REGISTRY
 from ._single_layer_base import AbstractSingleLayer
+from ._vector import VectorOutput
 
 for _m in pkgutil.iter_modules(__path__):
     if not _m.name.startswith("_"):
@@ -45,7 +47,10 @@ __all__ = [  # noqa: PLE0604  (the zoo's class names are derived from the regist
     "Architecture",
     "ExactCumulants",
     "IIDNeuronArchitecture",
+    "LeadingOrderCumulants",
+    "LinearReadout",
     "REGISTRY",
+    "VectorOutput",
     "get_activation",
     "make_architecture",
     *ZOO_NAMES,

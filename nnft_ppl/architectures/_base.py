@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import abc
 import dataclasses
+import itertools
 import math
 from collections.abc import Callable
 from typing import ClassVar
@@ -192,7 +193,45 @@ class ExactCumulants(Architecture):
         error of each value (0 for closed forms, the quadrature's error estimate otherwise)."""
 
 
-class IIDNeuronArchitecture(ExactCumulants):
+class LinearReadout(Architecture):
+    """Capability: phi(x) = b + (s / sqrt(N)) sum_i w_i h_i(x), a Gaussian readout w_i ~ N(0, 1),
+    b ~ N(0, bias_std^2), of a hidden layer h (N, P). D outputs with independent readouts of the
+    same hidden layer (`VectorOutput`) then have G2_ab = delta_ab K and the connected four-point
+    function (d_ab d_cd V_(12)(34) + d_ac d_bd V_(13)(24) + d_ad d_bc V_(14)(23)) / N."""
+
+    width: eqx.AbstractVar[int]
+
+    @property
+    @abc.abstractmethod
+    def readout_std(self) -> float:
+        """Standard deviation s of sqrt(N) * w_i."""
+
+    @property
+    @abc.abstractmethod
+    def bias_std(self) -> float:
+        """Standard deviation of the output bias (0 for none)."""
+
+    @abc.abstractmethod
+    def hidden_model(self, dtype=jnp.float64) -> Theta:
+        """NumPyro model of the hidden layers alone (named sites); returns their parameters."""
+
+    @abc.abstractmethod
+    def hidden_features(self, hidden: Theta, x: Float[Array, "P d"]) -> Float[Array, "N P"]:
+        """The last hidden layer h_i(x) (N, P) of the parameters `hidden`."""
+
+    @abc.abstractmethod
+    def output_vertex4(self, x: Float[np.ndarray, "P d"]) -> tuple[np.ndarray, np.ndarray, bool]:
+        """V[i, j, k, l] = V_(ij)(kl) (P, P, P, P), its absolute numerical error, and whether it
+        is exact (True) or the leading order in 1/N (False)."""
+
+    def sample_hidden_features(
+        self, key: PRNGKeyArray, x: Float[Array, "P d"], dtype=jnp.float64
+    ) -> Float[Array, "N P"]:
+        """h (N, P) for one network drawn from `key` (subclasses may sample it faster, exactly)."""
+        return self.hidden_features(handlers.seed(self.hidden_model, key)(dtype), x)
+
+
+class IIDNeuronArchitecture(ExactCumulants, LinearReadout):
     """phi(x) = b + sum_{i<N} a_i h(theta_i; x), with i.i.d. neurons theta_i,
     a_i ~ N(0, readout_std^2 / N) and b ~ N(0, bias_std^2).
 
@@ -251,6 +290,26 @@ class IIDNeuronArchitecture(ExactCumulants):
         neurons' features `h = features(hidden, x)` at two sets of points."""
         s2 = self.readout_std**2 / self.width
         return s2 * jnp.einsum("np,nq->pq", h1, h2, precision=jax.lax.Precision.HIGHEST) + self.bias_std**2
+
+    def hidden_model(self, dtype=jnp.float64) -> Theta:
+        with numpyro.plate("neurons", self.width):
+            return self.neuron_prior(dtype)
+
+    def hidden_features(self, hidden, x):
+        return self.features(hidden, x)
+
+    def output_vertex4(self, x):
+        """Exact: V_(ij)(kl) = s^4 (E[h_i h_j h_k h_l] - E[h_i h_j] E[h_k h_l]) from the neuron moments."""
+        x = np.asarray(x, np.float64)
+        p = x.shape[0]
+        table = self.neuron_moments_table(x, with_error=True)
+        v, e = np.empty((p,) * 4), np.empty((p,) * 4)
+        for i, j, k, m in itertools.product(range(p), repeat=4):
+            (m4, e4), (a, ea), (b, eb) = table((i, j, k, m)), table((i, j)), table((k, m))
+            v[i, j, k, m] = m4 - a * b
+            e[i, j, k, m] = e4 + abs(a) * eb + abs(b) * ea
+        s4 = self.readout_std**4
+        return s4 * v, s4 * e, True
 
     def hidden_sites(self, theta: Theta) -> Theta:
         return {k: v for k, v in theta.items() if k not in (self.readout_site, self.bias_site)}

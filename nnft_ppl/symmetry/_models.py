@@ -2,8 +2,8 @@
 
 - `FieldSampler`: the abstract base of field ensembles that are not `Architecture`s (no NumPyro
   prior, just exact draws of phi at points); the symmetry code accepts either.
-- `VectorGaussNet`: GaussNet with D outputs, phi_a(x) = b1_a + sum_i W1_ai h_i(x), W1 ~ N(mu, sw^2/N):
-  internal SO(D) invariant for mu = 0, broken by a last-layer mean mu != 0.
+- `VectorGaussNet`: GaussNet with D outputs (`architectures.VectorOutput`), phi_a(x) = b1_a +
+  sum_i W1_ai h_i(x), W1 ~ N(mu, sw^2/N): internal SO(D) invariant for mu = 0, broken by mu != 0.
 - `FreeCosNet`: CosNet with Cauchy frequencies, kernel (sa^2/2) exp(-m |x - y|): in d = 1 the
   free-field propagator, reflection positive (the zoo CosNet's Gaussian kernel is not).
 - `kernel_sampler`: Gaussian fields with a given kernel (the infinite-width limit).
@@ -22,6 +22,7 @@ import numpy as np
 from jaxtyping import Array, Float, PRNGKeyArray
 
 from .. import _validate as V
+from ..architectures import GaussNet, VectorOutput
 
 
 class FieldSampler(eqx.Module):
@@ -69,21 +70,18 @@ class VectorGaussNet(FieldSampler):
         V.positive("sb", self.sb)
         float(self.mu)
 
+    @property
+    def vector(self) -> VectorOutput:
+        """The zoo's generic D-output mechanism: `n_out` readouts of one GaussNet hidden layer."""
+        return VectorOutput(GaussNet(width=self.width, d=self.d, sw=self.sw, sb=self.sb), self.n_out, self.mu)
+
     def apply(self, key: PRNGKeyArray, x: Float[Array, "P d"]) -> Float[Array, "P D"]:
         """One network (drawn from `key`) at points x."""
-        k0, k1, k2, k3 = jax.random.split(key, 4)
-        n, d = self.width, self.d
-        w0 = jax.random.normal(k0, (n, d), x.dtype) * self.sw / math.sqrt(d)
-        b0 = jax.random.normal(k1, (n,), x.dtype) * self.sb
-        w1 = self.mu + jax.random.normal(k2, (self.n_out, n), x.dtype) * self.sw / math.sqrt(n)
-        b1 = jax.random.normal(k3, (self.n_out,), x.dtype) * self.sb
-        norm = self.sb**2 + self.sw**2 * jnp.sum(x * x, -1) / d
-        h = jnp.exp(w0 @ x.T + b0[:, None] - norm[None, :])
-        return (w1 @ h).T + b1[None, :]
+        return self.vector.sample_fields(key[None], x, x.dtype)[0]
 
     def sample_fields(self, keys: PRNGKeyArray, x: Float[Array, "P d"], dtype=jnp.float64) -> Float[Array, "M P D"]:
-        """phi at x for one network per key."""
-        return jax.vmap(lambda k: self.apply(k, jnp.asarray(x, dtype)))(keys)
+        """phi at x for one network per key (`VectorOutput.sample_fields`)."""
+        return self.vector.sample_fields(keys, jnp.asarray(x, dtype), dtype)
 
     def nngp_kernel(self, x1: Float[Array, "P1 d"], x2: Float[Array, "P2 d"]) -> Float[Array, "P1 P2"]:
         """Per-output covariance at mu = 0: sb^2 + sw^2 exp(-sw^2 |x - y|^2 / (2d)) (times delta_ab)."""
