@@ -38,9 +38,9 @@ class ConformalField(RadialSpectralNet):
 
     width: int = 100
     d: int = 1
-    Delta: float | None = None
     C: float = 1.0
     Lambda: float = 10.0
+    Delta: float | None = None
 
     def __post_init__(self):
         check_d(self.d)
@@ -94,12 +94,20 @@ def hyp1f1_neg(a, b, z):
     (the e^-z term left out is below 1e-17 there); accurate to ~1e-14 relative for 0 < a < b <= 3/2."""
     z = jnp.asarray(z)
     zs = jnp.where(z <= _Z_SWITCH, z, 0.0)
-    k = jnp.arange(1, _N_SERIES, dtype=z.dtype)
-    ratio = (b - a + k - 1) / ((b + k - 1) * k) * zs[..., None]
-    series = jnp.exp(-zs) * (1 + jnp.sum(jnp.cumprod(ratio, axis=-1), axis=-1))
+    series = jnp.exp(-zs) * _power_series(lambda k: (b - a + k - 1) / ((b + k - 1) * k) * zs, _N_SERIES)
     za = jnp.where(z > _Z_SWITCH, z, 2 * _Z_SWITCH)
-    j = jnp.arange(1, _N_ASYMPTOTIC, dtype=z.dtype)
-    ratio_a = (a + j - 1) * (a - b + j) / (j * za[..., None])
     pref = jnp.exp(gammaln(b) - gammaln(b - a) - a * jnp.log(za))
-    asym = pref * (1 + jnp.sum(jnp.cumprod(ratio_a, axis=-1), axis=-1))
+    asym = pref * _power_series(lambda k: (a + k - 1) * (a - b + k) / (k * za), _N_ASYMPTOTIC)
     return jnp.where(z <= _Z_SWITCH, series, asym)
+
+
+def _power_series(ratio, n: int):
+    """1 + sum_{k=1}^{n-1} t_k with t_k = t_{k-1} ratio(k), t_0 = 1 (a loop: small to compile and differentiate)."""
+
+    def body(k, carry):
+        term, total = carry
+        term = term * ratio(k.astype(total.dtype))
+        return term, total + term
+
+    one = jnp.ones_like(ratio(jnp.ones((), jnp.result_type(float))))
+    return jax.lax.fori_loop(1, n, body, (one, one))[1]
