@@ -32,7 +32,12 @@ class FreeScalar(RadialSpectralNet):
     constant and every neuron moment is exact. The kernel is a 1-D Gauss-Legendre quadrature
     (radial in d = 1, 3; over the angle of the chord in d = 2) built for separations up to `r_max`,
     accurate there to 1e-8 absolute; `quadrature` (the panel edges) is derived from m, Lambda
-    and r_max when not given.
+    and r_max when not given, and is static: it stays when `eqx.tree_at` or GPJax changes m or
+    Lambda (fine for small changes; rebuild the architecture after a large one).
+
+    Reflection positivity holds for the continuum propagator (a positive Kallen-Lehmann measure)
+    and, for the ball cutoff, only up to the cutoff error (the sharp cutoff is no Kallen-Lehmann
+    form; no finite-variance rotation-invariant field in d >= 2 can be one).
     """
 
     width: int = 100
