@@ -12,6 +12,7 @@ E[prod_j cos(p . x_j + b)] = 2^-K sum_{s in {+-1}^K, sum s = 0} chi(|sum_j s_j x
 from __future__ import annotations
 
 import abc
+import functools
 import itertools
 import math
 
@@ -115,7 +116,7 @@ class Gamma(dist.Gamma):
 
     def sample(self, key, sample_shape=()):
         shape = tuple(sample_shape) + self.batch_shape + self.event_shape
-        return marsaglia_tsang(key, self.concentration, shape, jnp.result_type(self.concentration))
+        return marsaglia_tsang(key, self.concentration, shape, jnp.dtype(jnp.result_type(self.concentration)))
 
 
 #: proposals per draw: each is accepted with probability >= 0.95 (shape >= 1), so all fail with
@@ -123,6 +124,7 @@ class Gamma(dist.Gamma):
 _PROPOSALS = 16
 
 
+@functools.partial(jax.jit, static_argnums=(2, 3))
 def marsaglia_tsang(key, alpha, shape, dtype):
     """Gamma(alpha, 1) draws (Marsaglia & Tsang 2000; alpha < 1 by Gamma(alpha + 1) U^(1/alpha))."""
     alpha = jnp.asarray(alpha, dtype)

@@ -60,29 +60,12 @@ class FreeScalar(RadialSpectralNet):
         return {k: v for k, v in super().params().items() if k != "quadrature"}
 
     # ---- the momentum density ---------------------------------------------------------
-    def _cdf(self, k):
-        m, lam = self.m, self.Lambda
-        if self.d == 1:
-            return jnp.arctan(k / m) / jnp.arctan(lam / m)
-        if self.d == 2:
-            return jnp.log1p((k / m) ** 2) / jnp.log1p((lam / m) ** 2)
-        return (k - m * jnp.arctan(k / m)) / (lam - m * jnp.arctan(lam / m))
-
-    def _pdf(self, k):
-        m, lam = self.m, self.Lambda
-        norm = {1: jnp.arctan(lam / m) / m, 2: 0.5 * jnp.log1p((lam / m) ** 2), 3: lam - m * jnp.arctan(lam / m)}
-        return k ** (self.d - 1) / (k * k + m * m) / norm[self.d]
-
     def radius_prior(self, dtype):
         return {"u": numpyro.sample("u", uniform(dtype, 0.0, 1.0))}
 
     def radius(self, hidden):
         """|p| = F^-1(u) by bisection (exact to the dtype), with the implicit derivative 1/F'(|p|)."""
-        u = hidden["u"]
-        k0 = jax.lax.stop_gradient(_bisect(self._cdf, jax.lax.stop_gradient(u), self.Lambda))
-        pdf = self._pdf(k0)
-        safe = jnp.where(pdf > 0, pdf, 1.0)
-        return k0 + (u - jax.lax.stop_gradient(u)) / safe
+        return _radius(self.d, self.m, self.Lambda, hidden["u"])
 
     # ---- the two-point function -------------------------------------------------------
     @property
@@ -185,6 +168,28 @@ def cutoff_g2(d: int, m, lam, r, edges: tuple[float, ...]) -> jax.Array:
     if d == 1:
         return lam * jnp.sum(w * jnp.cos(p * r) / (p * p + m * m), axis=-1) / math.pi
     return lam * jnp.sum(w * p * p / (p * p + m * m) * jnp.sinc(p * r / math.pi), axis=-1) / (2 * math.pi**2)
+
+
+def _cdf(d, m, lam, k):
+    if d == 1:
+        return jnp.arctan(k / m) / jnp.arctan(lam / m)
+    if d == 2:
+        return jnp.log1p((k / m) ** 2) / jnp.log1p((lam / m) ** 2)
+    return (k - m * jnp.arctan(k / m)) / (lam - m * jnp.arctan(lam / m))
+
+
+def _pdf(d, m, lam, k):
+    norm = {1: lambda: jnp.arctan(lam / m) / m, 2: lambda: 0.5 * jnp.log1p((lam / m) ** 2)}
+    total = norm.get(d, lambda: lam - m * jnp.arctan(lam / m))()
+    return k ** (d - 1) / (k * k + m * m) / total
+
+
+@functools.partial(jax.jit, static_argnums=0)
+def _radius(d, m, lam, u):
+    k0 = jax.lax.stop_gradient(_bisect(lambda k: _cdf(d, m, lam, k), jax.lax.stop_gradient(u), lam))
+    pdf = _pdf(d, m, lam, k0)
+    safe = jnp.where(pdf > 0, pdf, 1.0)
+    return k0 + (u - jax.lax.stop_gradient(u)) / safe
 
 
 def _bisect(cdf, u, hi, iters: int = 64):
