@@ -10,6 +10,8 @@ fingerprint, or it is refused with the components that differ named.
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import dataclasses
 import hashlib
 import json
@@ -93,6 +95,30 @@ def fingerprint(arch, x: np.ndarray, **components) -> dict[str, str]:
     }
     out.update({k: _digest(json.dumps(v, sort_keys=True, default=str)) for k, v in components.items()})
     return out
+
+
+_AUTO: contextvars.ContextVar = contextvars.ContextVar("nnft_auto_checkpoints", default=None)
+
+
+@contextlib.contextmanager
+def auto_checkpoints(folder):
+    """Within the block, every streamed ensemble run without its own `checkpoint` is checkpointed
+    in `folder` as `stage0001.ckpt`, `stage0002.ckpt`, ... in call order (a recipe's stages: the
+    same recipe calls them in the same order, and each stage's own fingerprint is checked too)."""
+    token = _AUTO.set([Path(folder), 0])
+    try:
+        yield
+    finally:
+        _AUTO.reset(token)
+
+
+def next_auto_checkpoint() -> Path | None:
+    """The next stage's checkpoint path inside `auto_checkpoints`, else None."""
+    state = _AUTO.get()
+    if state is None:
+        return None
+    state[1] += 1
+    return state[0] / f"stage{state[1]:04d}.ckpt"
 
 
 def _atomic_write(path: Path, write) -> int:

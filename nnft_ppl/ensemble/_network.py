@@ -105,6 +105,7 @@ def ensemble_correlators(
     x, n_nets, max_order, n_blocks = check_common(arch, x, n_nets, "n_nets", max_order, n_blocks, dtype)
     key = as_key(key)
     p = x.shape[0]
+    sample_fn, sampler = _sampler(arch, np.asarray(x, dtype), np.dtype(dtype), engine)  # refused before any work
     if tuples is not None:
         tuples = check_tuples(tuples, max_order)
     basis = MonomialBasis.full(p, max_order) if tuples is None else MonomialBasis.from_tuples(p, tuples)
@@ -113,7 +114,6 @@ def ensemble_correlators(
     chunk = V.integer("chunk", chunk) if chunk is not None else default_chunk(arch, p)
     jdtype = np.dtype(dtype)
     xj = np.asarray(x, jdtype)
-    sample_fn, sampler = _sampler(arch, xj, jdtype, engine)
     meta = {
         "architecture": arch.name,
         "params": arch.params(),

@@ -32,7 +32,7 @@ from .. import _tails
 from .._errors import NNFTError
 from .._keys import as_key  # noqa: F401  (re-exported: the one key normaliser)
 from ._basis import MonomialBasis
-from ._checkpoint import CheckpointStore
+from ._checkpoint import CheckpointStore, next_auto_checkpoint, value_identity
 from ._mesh import AXIS, is_writer, mesh_for, replicated
 
 
@@ -90,6 +90,9 @@ def stream_moment_sums(
     keep = _tails.keep_size(n)
     n_series = basis.n_points + 1
     store = None
+    if checkpoint is None and (checkpoint := next_auto_checkpoint()) is not None:
+        # a recipe stage (`auto_checkpoints`): the sampler is identified by its cache key
+        fingerprint = {**(fingerprint or {}), "sampler": _sampler_identity(desc, cache_key)}
     if checkpoint is not None:
         comps = {"n": n, "n_blocks": n_blocks, "tuples": [list(t) for t in basis.index], "key": key_fingerprint(key)}
         store = CheckpointStore(checkpoint, {**(fingerprint or {}), **_ck_fingerprint(comps)}, write=is_writer())
@@ -138,6 +141,17 @@ def stream_moment_sums(
     return MomentSums(basis, sums, counts, tails, khat)
 
 
+def _sampler_identity(desc: str, cache_key) -> str:
+    """A digest of the sampler's cache key, stable across processes (modules field by field)."""
+    parts = [desc]
+    for part in cache_key if isinstance(cache_key, tuple) else (cache_key,):
+        try:
+            parts.append(value_identity(part) if not isinstance(part, bytes) else hashlib.sha256(part).hexdigest())
+        except NNFTError:
+            parts.append(repr(part))  # not stable across processes: a resumed stage is then refused
+    return hashlib.sha256("\x00".join(parts).encode()).hexdigest()[:24]
+
+
 def _ck_fingerprint(comps: dict) -> dict[str, str]:
     return {k: hashlib.sha256(json.dumps(v, sort_keys=True).encode()).hexdigest()[:24] for k, v in comps.items()}
 
@@ -176,7 +190,11 @@ def _compiled_step(sample_fn, basis: MonomialBasis, chunk: int, cache_key, keep:
 
     def step(kd, start, end, kept, impl):
         f = jax.shard_map(
-            lambda *a: local(*a, impl), mesh=mesh, in_specs=(spec, spec, spec, rows), out_specs=(spec, rows)
+            lambda *a: local(*a, impl),
+            mesh=mesh,
+            in_specs=(spec, spec, spec, rows),
+            out_specs=(spec, rows),
+            check_vma=False,
         )
         return f(kd, start, end, kept)
 
