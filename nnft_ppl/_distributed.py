@@ -51,7 +51,7 @@ def initialize(
     if not explicit and not _cluster_detected():
         return 0, 1
     if num_processes is not None and num_processes > 1 and coordinator is None:
-        raise NNFTError("coordinator: a multi-process run needs a coordinator address (host:port); set NNFT_COORDINATOR")
+        raise NNFTError("coordinator: a multi-process run needs a coordinator address host:port (NNFT_COORDINATOR)")
     jax.config.update("jax_cpu_collectives_implementation", cpu_collectives)
     jax.distributed.initialize(coordinator_address=coordinator, num_processes=num_processes, process_id=process_id)
     return jax.process_index(), jax.process_count()

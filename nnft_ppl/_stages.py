@@ -88,7 +88,8 @@ def _check_manifest(folder: Path, fp: dict[str, str]) -> None:
         raise NNFTError(f"--resume: the checkpoint {manifest} is damaged or not an nnft_ppl checkpoint; {fix}")
     differ = sorted(k for k in set(old["fingerprint"]) | set(fp) if old["fingerprint"].get(k) != fp.get(k))
     if differ:
-        raise NNFTError(f"--resume: the checkpoint in {folder} is of another run (differs in: {', '.join(differ)}); {fix}")
+        why = f"is of another run (differs in: {', '.join(differ)})"
+        raise NNFTError(f"--resume: the checkpoint in {folder} {why}; {fix}")
 
 
 @contextlib.contextmanager
@@ -102,7 +103,7 @@ def stage_folder(out, spec: dict, resume: bool, force: bool) -> Iterator[Stages]
         _check_manifest(folder, fp)
         resumed = True
     elif folder.exists():
-        warnings.warn(f"discarding the checkpoint of an interrupted run in {folder} (use --resume to continue it)", stacklevel=3)
+        warnings.warn(f"discarding the interrupted run's checkpoint {folder} (--resume continues it)", stacklevel=3)
         shutil.rmtree(folder)
     elif resume:
         warnings.warn(f"--resume: no checkpoint in {folder}; starting from the beginning", stacklevel=3)

@@ -238,7 +238,8 @@ def _compiled_runner(fn, potential_gen, postprocess_gen, cfg: NUTSConfig):
             return jax.lax.map(lambda zk: one_chain(zk[0], zk[1], xx, pot), (z0, keys))
         mesh = mesh_for(cfg.devices)
         if num_chains % mesh.devices.size:
-            raise NNFTError(f"num_chains = {num_chains} must be a multiple of the {mesh.devices.size} devices for parallel")
+            ndev = mesh.devices.size
+            raise NNFTError(f"num_chains = {num_chains} must be a multiple of the {ndev} devices for parallel")
         rows, rep = PartitionSpec(AXIS), PartitionSpec()
         chains = jax.vmap(one_chain, in_axes=(0, 0, None, None))
         return jax.shard_map(chains, mesh=mesh, in_specs=(rows, rows, rep, rep), out_specs=rows, check_vma=False)(

@@ -29,9 +29,7 @@ def resolve_devices(devices=None) -> list:
         if not 1 <= k <= len(every):
             raise NNFTError(f"devices: {k} requested, {len(every)} available ({jax.default_backend()})")
         if jax.process_count() > 1 and k != len(every):
-            raise NNFTError(
-                f"devices: a multi-process run uses every device of every process ({len(every)}); got {k}"
-            )
+            raise NNFTError(f"devices: a multi-process run uses every device of every process ({len(every)}); got {k}")
         return list(every[:k])
     if isinstance(devices, Sequence) and devices and all(isinstance(d, jax.Device) for d in devices):
         return list(devices)

@@ -66,7 +66,8 @@ def neuron_correlators(
     tilt = capable if tilt is None else bool(tilt)
     if tilt and not capable:
         raise NNFTError(f"tilt: {arch.name} does not declare log-linear neurons (LogLinearNeurons); use tilt=False")
-    ms = _neuron_sums(arch, x, n_neurons, key, max_order, n_blocks, V.integer("chunk", chunk), dtype, progress, tilt, devices)
+    chunk = V.integer("chunk", chunk)
+    ms = _neuron_sums(arch, x, n_neurons, key, max_order, n_blocks, chunk, dtype, progress, tilt, devices)
     meta = {
         "architecture": arch.name,
         "params": arch.params(),
