@@ -105,10 +105,9 @@ def stream_moment_sums(
 
     # a chunk never spans blocks, and every device gets one per step where a block allows
     chunk = max(1, min(chunk, -(-n // (n_blocks * n_dev))))
-    step, merge = _compiled_step(sample_fn, basis, chunk, cache_key, keep, mesh)
+    step = _compiled_step(sample_fn, basis, chunk, cache_key, mesh)
     impl = str(jax.random.key_impl(key))
     kd = replicated(mesh, np.asarray(jax.random.key_data(key)))
-    fresh = np.full((n_dev * n_series, keep), -1.0)  # -1 sorts below every |y|
 
     bar = tqdm(
         total=n,
@@ -123,15 +122,17 @@ def stream_moment_sums(
     for b in range(n_blocks):
         if done[b]:
             continue
-        acc, kept = None, _sharded_rows(mesh, fresh)
+        acc, kept, pending = None, np.full((n_series, keep), -1.0), None  # -1 sorts below every |y|
         for start in range(edges[b], edges[b + 1], span):
-            part, kept = step(kd, np.uint32(start), np.uint32(edges[b + 1]), kept, impl=impl)
-            acc = part if acc is None else jax.tree.map(jnp.add, acc, part)
+            part, series = step(kd, np.uint32(start), np.uint32(edges[b + 1]), impl=impl)
+            if pending is not None:  # the previous step's |y|, read while this step runs
+                kept = _merge_series(kept, pending, keep)
+            acc, pending = (part if acc is None else jax.tree.map(jnp.add, acc, part)), series
             bar.update(min(span, edges[b + 1] - start))
+        kept = _merge_series(kept, pending, keep)  # this block's own largest |y|: blocks merge exactly
         sums[b] = basis.flatten(jax.tree.map(np.asarray, acc))
         if not np.all(np.isfinite(sums[b])):
             raise NNFTError(f"{desc}: non-finite field values in block {b}; check the parameter scales")
-        kept = np.asarray(merge(kept))  # this block's own largest |y|: blocks merge exactly in any order
         tails = _tails.merge_top(tails, kept, keep)
         done[b] = True
         if store is not None:
@@ -159,23 +160,24 @@ def _ck_fingerprint(comps: dict) -> dict[str, str]:
 _STEPS: dict = {}
 
 
-def _sharded_rows(mesh, value):
-    from ._mesh import sharded
+def _merge_series(kept: np.ndarray, series, keep: int) -> np.ndarray:
+    """The `keep` largest per series of `kept` (S, keep) and a step's |y| (D, S, chunk), on the host
+    (np.partition is linear; a device top_k is a sort, far slower on CPU)."""
+    new = np.asarray(series)
+    new = np.moveaxis(new, 0, 1).reshape(new.shape[1], -1)
+    return _tails.merge_top(kept, new, keep)
 
-    return sharded(mesh, value)
 
-
-def _compiled_step(sample_fn, basis: MonomialBasis, chunk: int, cache_key, keep: int, mesh):
-    """(step, merge): `step(key_data, start, block_end, kept)` draws samples start + d * chunk + i
-    (i < chunk, below block_end) on device d and returns their monomial sums reduced over the
-    devices, and each device's `keep` largest |y| per series so far; `merge(kept)` the `keep`
-    largest over all devices (replicated)."""
-    ck = None if cache_key is None else (cache_key, basis.n_points, tuple(basis.index), chunk, keep, mesh)
+def _compiled_step(sample_fn, basis: MonomialBasis, chunk: int, cache_key, mesh):
+    """`step(key_data, start, block_end)` draws samples start + d * chunk + i (i < chunk, below
+    block_end) on device d and returns their monomial sums reduced over the devices, and every
+    device's |y| per series (the P points, then their sum; padding -1), gathered: (D, P + 1, chunk)."""
+    ck = None if cache_key is None else (cache_key, basis.n_points, tuple(basis.index), chunk, mesh)
     if ck is not None and ck in _STEPS:
         return _STEPS[ck]
-    spec, rows = jax.sharding.PartitionSpec(), jax.sharding.PartitionSpec(AXIS)
+    spec = jax.sharding.PartitionSpec()
 
-    def local(kd, start, end, kept, impl):
+    def local(kd, start, end, impl):
         key = jax.random.wrap_key_data(kd, impl=impl)
         first = start + jax.lax.axis_index(AXIS).astype(jnp.uint32) * jnp.uint32(chunk)
         idx = first + jnp.arange(chunk, dtype=jnp.uint32)
@@ -184,27 +186,20 @@ def _compiled_step(sample_fn, basis: MonomialBasis, chunk: int, cache_key, keep:
         mask = (idx < end).astype(jnp.float64)
         series = jnp.abs(jnp.concatenate([phi, jnp.sum(phi, axis=1, keepdims=True)], axis=1))
         series = jnp.where(mask[:, None] > 0, series, -1.0)  # padding sorts below every |y|
-        # the `keep` largest |y| per series so far (the k-hat tail), merged on the device
-        kept = jax.lax.top_k(jnp.concatenate([kept, series.T], axis=1), keep)[0]
-        return jax.lax.psum(basis.weighted_sums(phi, mask), AXIS), kept
+        sums = jax.lax.psum(basis.weighted_sums(phi, mask), AXIS)
+        return sums, jax.lax.all_gather(series.T, AXIS, tiled=False)
 
-    def step(kd, start, end, kept, impl):
+    def step(kd, start, end, impl):
         f = jax.shard_map(
             lambda *a: local(*a, impl),
             mesh=mesh,
-            in_specs=(spec, spec, spec, rows),
-            out_specs=(spec, rows),
+            in_specs=(spec, spec, spec),
+            out_specs=(spec, spec),
             check_vma=False,
         )
-        return f(kd, start, end, kept)
+        return f(kd, start, end)
 
-    def merge_local(kept):
-        every = jax.lax.all_gather(kept, AXIS, tiled=False)  # (D, S, keep)
-        every = jnp.moveaxis(every, 0, 1).reshape(kept.shape[0], -1)
-        return jax.lax.top_k(every, keep)[0]
-
-    merge = jax.jit(jax.shard_map(merge_local, mesh=mesh, in_specs=(rows,), out_specs=spec, check_vma=False))
-    out = (jax.jit(step, static_argnames="impl"), merge)
+    out = jax.jit(step, static_argnames="impl")
     if ck is not None:
         if len(_STEPS) > 64:
             _STEPS.clear()
