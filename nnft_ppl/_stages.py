@@ -19,7 +19,6 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from ._atomic import check_target
 from ._errors import NNFTError
 from .ensemble._checkpoint import _atomic_write, auto_checkpoints
 
@@ -93,9 +92,8 @@ def _check_manifest(folder: Path, fp: dict[str, str]) -> None:
 
 
 @contextlib.contextmanager
-def stage_folder(out, spec: dict, resume: bool, force: bool) -> Iterator[Stages]:
+def stage_folder(out, spec: dict, resume: bool) -> Iterator[Stages]:
     """Checkpoint every streamed stage of the run into `out` (see the module docstring)."""
-    check_target(Path(out), force)  # a refused target leaves no checkpoint behind
     folder = stage_folder_path(out)
     fp = run_fingerprint(spec)
     resumed = False
@@ -108,9 +106,17 @@ def stage_folder(out, spec: dict, resume: bool, force: bool) -> Iterator[Stages]
     elif resume:
         warnings.warn(f"--resume: no checkpoint in {folder}; starting from the beginning", stacklevel=3)
     if not resumed:
-        folder.mkdir(parents=True)
         body = json.dumps({"format": FORMAT, "fingerprint": fp}, sort_keys=True).encode()
-        _atomic_write(folder / "manifest.json", lambda f: f.write(body))
-    with auto_checkpoints(folder):
-        yield Stages(folder, resumed)
+        try:
+            folder.mkdir(parents=True)
+            _atomic_write(folder / "manifest.json", lambda f: f.write(body))
+        except OSError as e:
+            raise NNFTError(f"--out: cannot create the checkpoint folder {str(folder)!r}: {e.strerror or e}") from None
+    try:
+        with auto_checkpoints(folder):
+            yield Stages(folder, resumed)
+    except BaseException:
+        if not any(p.name != "manifest.json" for p in folder.iterdir()):  # refused before any stage ran
+            shutil.rmtree(folder, ignore_errors=True)
+        raise
     shutil.rmtree(folder, ignore_errors=True)  # reached only when the report was written

@@ -236,7 +236,7 @@ def run_recipe(
     if kind is not None and spec["kind"] != kind:
         raise NNFTError(f"recipe {Path(str(path)).name}: kind is {spec['kind']!r}, this command runs {kind!r} recipes")
     info = {"recipe": str(path), "kind": spec["kind"], "small": small, "overrides": list(overrides)}
-    with stage_folder(out, spec, resume, force), report_folder(out, force, info) as tmp:
+    with stage_folder(out, spec, resume), report_folder(out, force, info) as tmp:
         return recipe_kinds()[spec["kind"]].run(spec, tmp, progress)
 
 
