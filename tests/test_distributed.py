@@ -1,5 +1,6 @@
 """Issue 16 (hosts): two processes joined by `jax.distributed` (loopback, gloo CPU collectives)
-split one ensemble run between them and both get the single-process result (to float64 rounding)."""
+split one ensemble run between them and both get the single-process result (to float64 rounding).
+The neuron-level estimator streams through the same code (tests/test_devices.py covers it on a mesh)."""
 
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ import pytest
 import nnft_ppl as nn
 from nnft_ppl import NNFTError
 from nnft_ppl._distributed import initialize
-from nnft_ppl.ensemble import ensemble_correlators, neuron_correlators
+from nnft_ppl.ensemble import ensemble_correlators
 
 X = np.linspace(-1.0, 1.0, 3)[:, None]
 KW = dict(max_order=4, n_blocks=8, progress=False)
@@ -28,14 +29,12 @@ WORKER = textwrap.dedent(
     pid, count = initialize()  # NNFT_COORDINATOR, NNFT_NUM_PROCESSES, NNFT_PROCESS_ID
     import jax, numpy as np
     import nnft_ppl as nn
-    from nnft_ppl.ensemble import ensemble_correlators, neuron_correlators
+    from nnft_ppl.ensemble import ensemble_correlators
     x = np.linspace(-1.0, 1.0, 3)[:, None]
     kw = dict(max_order=4, n_blocks=8, progress=False)
     a = ensemble_correlators(nn.ErfNet(width=4), x, 2000, key=1, **kw)
-    b = neuron_correlators(nn.ErfNet(width=4), x, 2000, key=2, **kw)
     out = {"pid": pid, "count": count, "devices": jax.device_count(), "local": jax.local_device_count()}
     out.update({f"network.{v}": a[v].values.tolist() for v in ("G2", "G4c", "G4c_se", "G4c_khat")})
-    out.update({f"neuron.{v}": b[v].values.tolist() for v in ("G2", "G4c", "G4c_se")})
     print("RESULT" + json.dumps(out), flush=True)
     shutdown()
     """
@@ -79,7 +78,6 @@ def two_processes():
 def test_two_processes_get_the_single_process_result(two_processes):
     ref = {
         "network": ensemble_correlators(nn.ErfNet(width=4), X, 2000, key=1, devices=1, **KW),
-        "neuron": neuron_correlators(nn.ErfNet(width=4), X, 2000, key=2, devices=1, **KW),
     }
     assert sorted(o["pid"] for o in two_processes) == [0, 1]
     for o in two_processes:
