@@ -1,6 +1,8 @@
 #!/usr/bin/env python3
-"""The GPU check, one prepared script: ensemble throughput beside the plain-JAX reference,
-the neuron-level estimator, and NUTS ESS/s for 1 and 512 vectorized chains.
+"""The GPU check, one prepared script: ensemble throughput of the fused Pallas sampler
+(engine="fused") and today's path beside the plain-JAX reference, as networks/s, billions of
+activations/s and fractions of the H200 ceilings (issue 16), compile time apart; the neuron-level
+estimator; NUTS ESS/s for 1 and 512 vectorized chains. About 4 minutes on one H200.
 
 Needs only jax, numpyro, equinox, xarray, scipy, tqdm (no arviz, no gpjax). Run from the
 checkout:  PYTHONPATH=. python benchmarks/gpu.py [--quick] [--out DIR]
@@ -61,14 +63,63 @@ def run_reference(width: int, points: int, nets: int) -> float | None:
     return float(m.group(1))
 
 
-def run_ours(width, points, nets, chunk, key) -> float:
+#: ceilings measured on one H200 (../shared/ANCHORS.md): a fused single-layer sampler is bounded by
+#: arithmetic near 1,500 G activations/s; threefry normals 156 G/s; the unfused path by memory traffic
+CEILING_ACT = 1.5e12
+CEILING_NORMALS = 1.56e11
+
+
+def run_ours(width, points, nets, chunk, key, engine="jax", tiles=None) -> tuple[float, float]:
+    """(networks/s, compile + first-call seconds) of `ensemble_correlators` on the anchor work."""
     arch = nn.ErfNet(width=width)
     x = np.linspace(-1.0, 1.0, points)[:, None]
-    kw = dict(max_order=4, dtype="float32", progress=False, chunk=chunk)
+    kw = dict(max_order=4, dtype="float32", progress=False, chunk=chunk, engine=engine)
+    if tiles is not None:
+        from nnft_ppl.ensemble import _fused
+
+        _fused.TILE_NETS, _fused.TILE_NEURONS = tiles
+        from nnft_ppl.ensemble import _stream
+
+        _stream._STEPS.clear()
+    t = time.perf_counter()
     ensemble_correlators(arch, x, 64 * chunk, key=key + 100, **kw)  # compile (same chunk shape)
+    compile_s = time.perf_counter() - t
     t = time.perf_counter()
     ensemble_correlators(arch, x, nets, key=key, **kw)
-    return nets / (time.perf_counter() - t)
+    return nets / (time.perf_counter() - t), compile_s
+
+
+def describe(rate: float, width: int, points: int) -> dict:
+    act = rate * width * points
+    return {
+        "nets_per_s": rate,
+        "G_activations_per_s": act / 1e9,
+        "fraction_of_arithmetic_ceiling": act / CEILING_ACT,
+        "fraction_of_threefry_normals": rate * width * 3 / CEILING_NORMALS,  # W0, b0, W1 per neuron
+    }
+
+
+def fused_rows(res: dict, quick: bool) -> None:
+    """The fused sampler on the anchor work (width 1000, 6 points), over a few tile shapes."""
+    width, points = 1000, 6
+    nets, chunk = (4096, 256) if quick else (20_000_000, 65_536)
+    tiles = [(64, 64)] if quick else [(64, 64), (128, 32), (32, 128), (128, 64)]
+    res["fused"] = []
+    for tm, tn in tiles:
+        try:
+            rate, comp = run_ours(width, points, nets, chunk, key=0, engine="fused", tiles=(tm, tn))
+        except Exception as e:  # noqa: BLE001  (a tile shape the compiler refuses: report it and go on)
+            print(f"fused tiles={tm}x{tn}: failed: {type(e).__name__}: {str(e)[:300]}", flush=True)
+            res["fused"].append({"tiles": [tm, tn], "error": f"{type(e).__name__}: {str(e)[:300]}"})
+            continue
+        row = {"tiles": [tm, tn], "nets": nets, "compile_s": comp, **describe(rate, width, points)}
+        res["fused"].append(row)
+        print(
+            f"fused ErfNet width={width} points={points} tiles={tm}x{tn}: {rate:.4g} nets/s, "
+            f"{row['G_activations_per_s']:.1f} G act/s = {row['fraction_of_arithmetic_ceiling']:.1%} of the "
+            f"1,500 G arithmetic ceiling (target 200 G, stretch 500 G); compile {comp:.1f} s",
+            flush=True,
+        )
 
 
 def main() -> int:
@@ -79,14 +130,17 @@ def main() -> int:
     a = ap.parse_args()
     res: dict = {"backend": jax.default_backend(), "devices": [str(d) for d in jax.devices()], "jax": jax.__version__}
     print(res, flush=True)
+    fused_rows(res, a.quick)
     configs = [(1000, 6, 20_000_000, 65_536), (100, 6, 100_000_000, 262_144), (10_000, 6, 4_000_000, 8192)]
     if a.quick:
         configs = [(1000, 6, 40_000, 256)]
     res["ensemble"] = []
     for width, points, nets, chunk in configs:
-        ours, ref = [], []
-        for r in range(1 if a.quick else 3):
-            ours.append(run_ours(width, points, nets, chunk, key=r))
+        ours, ref, comp = [], [], []
+        for r in range(1 if a.quick else 2):
+            rate, c = run_ours(width, points, nets, chunk, key=r)
+            ours.append(rate)
+            comp.append(c)
             rr = run_reference(width, points, nets)
             if rr:
                 ref.append(rr)
@@ -96,13 +150,17 @@ def main() -> int:
             "nets": nets,
             "nnft_nets_per_s": statistics.median(ours),
             "reference_nets_per_s": statistics.median(ref) if ref else None,
+            "compile_s": comp[0],
+            "nnft": describe(statistics.median(ours), width, points),
+            "reference": describe(statistics.median(ref), width, points) if ref else None,
         }
         row["ratio"] = row["nnft_nets_per_s"] / row["reference_nets_per_s"] if ref else None
         res["ensemble"].append(row)
         print(
             f"ensemble ErfNet width={width} points={points} nets={nets}: nnft_ppl {row['nnft_nets_per_s']:.4g} nets/s, "
             f"reference {row['reference_nets_per_s'] or float('nan'):.4g} nets/s, "
-            f"ratio {row['ratio'] or float('nan'):.2f}x",
+            f"ratio {row['ratio'] or float('nan'):.2f}x; {row['nnft']['G_activations_per_s']:.1f} G act/s "
+            f"({row['nnft']['fraction_of_arithmetic_ceiling']:.1%} of the arithmetic ceiling); compile {comp[0]:.1f} s",
             flush=True,
         )
     # neuron level: G4c at width 1000 from single neurons

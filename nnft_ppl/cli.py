@@ -27,6 +27,9 @@ def add_run_options(p: argparse.ArgumentParser) -> None:
         help="override a recipe value (TOML syntax; repeatable), e.g. --set fit.num_iters=50",
     )
     p.add_argument("--small", action="store_true", help="run at notebook size (the recipe kind's small overrides)")
+    p.add_argument(
+        "--resume", action="store_true", help="continue a killed run from its checkpoint (finished stages are kept)"
+    )
 
 
 def run_from_args(a, kind: str | None = None) -> tuple[Path, dict]:
@@ -35,7 +38,7 @@ def run_from_args(a, kind: str | None = None) -> tuple[Path, dict]:
 
     recipe = resolve_recipe(a.recipe or DEFAULT_RECIPE)
     out = Path(a.out or f"report/{recipe.stem}")
-    opts = {"force": a.force, "overrides": a.set, "small": a.small, "kind": kind}
+    opts = {"force": a.force, "overrides": a.set, "small": a.small, "kind": kind, "resume": a.resume}
     summary = run_recipe(recipe, out, progress=not a.quiet, **opts)
     return out, summary or {}
 

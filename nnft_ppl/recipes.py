@@ -213,17 +213,30 @@ def load_recipe(path, overrides=(), small: bool = False) -> dict:
 
 
 def run_recipe(
-    path, out, progress: bool = True, *, force: bool = False, overrides=(), small: bool = False, kind: str | None = None
+    path,
+    out,
+    progress: bool = True,
+    *,
+    force: bool = False,
+    overrides=(),
+    small: bool = False,
+    kind: str | None = None,
+    resume: bool = False,
 ) -> dict:
     """Load, validate and execute a recipe, writing its report atomically into `out`.
 
     An existing report in `out` is replaced only with `force=True`; nothing is written if the run fails.
-    `kind`: refuse a recipe of any other kind."""
+    `kind`: refuse a recipe of any other kind. Every streamed ensemble stage is checkpointed (atomic
+    block files in `.<out>.stages/` beside `out`, removed when the report is written); `resume=True`
+    continues a killed run from its checkpoint (finished stages are loaded, not recomputed; a checkpoint
+    of another recipe, seed, version or set of points is refused), without it a stale one is discarded."""
+    from ._stages import stage_folder
+
     spec = load_recipe(path, overrides, small)
     if kind is not None and spec["kind"] != kind:
         raise NNFTError(f"recipe {Path(str(path)).name}: kind is {spec['kind']!r}, this command runs {kind!r} recipes")
     info = {"recipe": str(path), "kind": spec["kind"], "small": small, "overrides": list(overrides)}
-    with report_folder(out, force, info) as tmp:
+    with stage_folder(out, spec, resume), report_folder(out, force, info) as tmp:
         return recipe_kinds()[spec["kind"]].run(spec, tmp, progress)
 
 

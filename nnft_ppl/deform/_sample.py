@@ -8,6 +8,7 @@ from typing import Any, NamedTuple
 import jax
 import jax.numpy as jnp
 import numpy as np
+from jax.sharding import PartitionSpec
 from jaxtyping import Array, Float, PRNGKeyArray
 from numpyro.infer import init_to_sample
 from numpyro.infer.hmc import hmc
@@ -16,6 +17,7 @@ from numpyro.infer.util import initialize_model
 from .. import _validate as V
 from .._errors import NNFTError
 from .._keys import as_dtype, as_key
+from ..ensemble._mesh import AXIS, mesh_for, resolve_devices
 from ._model import Deformed
 from ._potentials import Potential
 
@@ -34,14 +36,13 @@ class DeformedRun(NamedTuple):
     meta: dict
 
 
-def choose_chain_method(num_chains: int) -> str:
-    """vectorized on an accelerator or for many chains; parallel when there is a CPU device per
-    chain; sequential for one chain."""
+def choose_chain_method(num_chains: int, devices=None) -> str:
+    """sequential for one chain; parallel (vectorized chains on each device of a mesh) when there
+    are several devices and the chains split evenly over them; vectorized otherwise."""
     if num_chains == 1:
         return "sequential"
-    if jax.default_backend() != "cpu":
-        return "vectorized"
-    if jax.local_device_count() >= num_chains:
+    ndev = len(resolve_devices(devices))
+    if ndev > 1 and num_chains % ndev == 0:
         return "parallel"
     return "vectorized"
 
@@ -53,7 +54,9 @@ class NUTSConfig(NamedTuple):
 
     `kernel`: "nuts" or "hmc"; `chain_method`: "auto" (see `choose_chain_method`), "sequential",
     "vectorized" or "parallel"; `dtype`: float64 or float32 (float32 also runs the sampler's own state
-    in 32 bits, with matmul precision "highest"); `progress_bar`: one line per finished run."""
+    in 32 bits, with matmul precision "highest"); `progress_bar`: one line per finished run;
+    `devices` (None: every device; an int: the first k): "parallel" splits the chains over them
+    (each chain's key does not depend on the device count, so 1 and k devices draw the same chains)."""
 
     num_warmup: int = 500
     num_samples: int = 500
@@ -64,6 +67,7 @@ class NUTSConfig(NamedTuple):
     chain_method: str = "auto"
     dtype: Any = jnp.float64
     progress_bar: bool = False
+    devices: Any = None
 
     def checked(self) -> NUTSConfig:
         """This config validated (`NNFTError` naming the field), with "auto" resolved to a chain method."""
@@ -73,7 +77,8 @@ class NUTSConfig(NamedTuple):
             raise NNFTError(f"target_accept_prob must be a number in (0, 1), got {tap!r}")
         if self.kernel not in ("nuts", "hmc"):
             raise NNFTError(f"kernel must be 'nuts' or 'hmc', got {self.kernel!r}")
-        method = choose_chain_method(num_chains) if self.chain_method == "auto" else self.chain_method
+        resolve_devices(self.devices)
+        method = choose_chain_method(num_chains, self.devices) if self.chain_method == "auto" else self.chain_method
         if method not in ("sequential", "vectorized", "parallel"):
             raise NNFTError(f"chain_method must be auto, sequential, vectorized or parallel, got {self.chain_method!r}")
         as_dtype(self.dtype)
@@ -231,12 +236,14 @@ def _compiled_runner(fn, potential_gen, postprocess_gen, cfg: NUTSConfig):
             return jax.vmap(one_chain, in_axes=(0, 0, None, None))(z0, keys, xx, pot)
         if chain_method == "sequential":
             return jax.lax.map(lambda zk: one_chain(zk[0], zk[1], xx, pot), (z0, keys))
-        ndev = jax.local_device_count()
-        per = -(-num_chains // ndev)
-        if per * ndev != num_chains:
+        mesh = mesh_for(cfg.devices)
+        if num_chains % mesh.devices.size:
+            ndev = mesh.devices.size
             raise NNFTError(f"num_chains = {num_chains} must be a multiple of the {ndev} devices for parallel")
-        split = jax.tree_util.tree_map(lambda a: a.reshape((ndev, per) + a.shape[1:]), (z0, keys))
-        out = jax.pmap(jax.vmap(one_chain, in_axes=(0, 0, None, None)), in_axes=(0, 0, None, None))(*split, xx, pot)
-        return jax.tree_util.tree_map(lambda a: a.reshape((num_chains,) + a.shape[2:]), out)
+        rows, rep = PartitionSpec(AXIS), PartitionSpec()
+        chains = jax.vmap(one_chain, in_axes=(0, 0, None, None))
+        return jax.shard_map(chains, mesh=mesh, in_specs=(rows, rows, rep, rep), out_specs=rows, check_vma=False)(
+            z0, keys, xx, pot
+        )
 
-    return jax.jit(all_chains) if chain_method != "parallel" else all_chains
+    return jax.jit(all_chains)

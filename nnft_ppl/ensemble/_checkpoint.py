@@ -10,6 +10,8 @@ fingerprint, or it is refused with the components that differ named.
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import dataclasses
 import hashlib
 import json
@@ -95,6 +97,30 @@ def fingerprint(arch, x: np.ndarray, **components) -> dict[str, str]:
     return out
 
 
+_AUTO: contextvars.ContextVar = contextvars.ContextVar("nnft_auto_checkpoints", default=None)
+
+
+@contextlib.contextmanager
+def auto_checkpoints(folder):
+    """Within the block, every streamed ensemble run without its own `checkpoint` is checkpointed
+    in `folder` as `stage0001.ckpt`, `stage0002.ckpt`, ... in call order (a recipe's stages: the
+    same recipe calls them in the same order, and each stage's own fingerprint is checked too)."""
+    token = _AUTO.set([Path(folder), 0])
+    try:
+        yield
+    finally:
+        _AUTO.reset(token)
+
+
+def next_auto_checkpoint() -> Path | None:
+    """The next stage's checkpoint path inside `auto_checkpoints`, else None."""
+    state = _AUTO.get()
+    if state is None:
+        return None
+    state[1] += 1
+    return state[0] / f"stage{state[1]:04d}.ckpt"
+
+
 def _atomic_write(path: Path, write) -> int:
     tmp = path.with_name(path.name + ".tmp")
     with open(tmp, "wb") as f:
@@ -109,8 +135,9 @@ def _atomic_write(path: Path, write) -> int:
 class CheckpointStore:
     """The on-disk checkpoint of one run (see the module docstring)."""
 
-    def __init__(self, path, fp: dict[str, str]):
+    def __init__(self, path, fp: dict[str, str], write: bool = True):
         self.path = Path(path)
+        self.write = write  # False on every process but the first of a multi-process run
         self.blocks = self.path.with_name(self.path.name + ".blocks")
         self.fp = fp
         self.bytes_written = 0
@@ -127,6 +154,8 @@ class CheckpointStore:
         if self.path.is_dir():
             self._refuse("is a folder, not a checkpoint file")
         if not self.path.exists():
+            if not self.write:
+                return sums, done, tails
             self.blocks.mkdir(parents=True, exist_ok=True)
             body = json.dumps({"format": FORMAT, "fingerprint": self.fp}, sort_keys=True).encode()
             self.bytes_written += _atomic_write(self.path, lambda f: f.write(body))
@@ -142,7 +171,8 @@ class CheckpointStore:
         differ = sorted(k for k in set(old) | set(self.fp) if old.get(k) != self.fp.get(k))
         if differ:
             self._refuse(f"was written by a different run (differs in: {', '.join(differ)})")
-        self.blocks.mkdir(parents=True, exist_ok=True)
+        if self.write:
+            self.blocks.mkdir(parents=True, exist_ok=True)
         for b in range(n_blocks):
             f = self.blocks / f"block{b:05d}.npz"
             if not f.exists():
@@ -159,6 +189,8 @@ class CheckpointStore:
 
     def save_block(self, b: int, sums: np.ndarray, tails: np.ndarray) -> None:
         """Write one finished block (its sums and its own largest |y|), atomically."""
+        if not self.write:
+            return
         self.bytes_written += _atomic_write(
             self.blocks / f"block{b:05d}.npz", lambda f: np.savez(f, sums=sums, tails=tails)
         )

@@ -73,6 +73,8 @@ def ensemble_correlators(
     progress: bool = True,
     checkpoint=None,
     return_sums: bool = False,
+    devices=None,
+    engine: str = "jax",
 ) -> xr.Dataset:
     """Sample `n_nets` networks and estimate their correlators at points `x`.
 
@@ -91,11 +93,19 @@ def ensemble_correlators(
     reliable; 0.5 < k <= 0.7: the value is usable but its error bar is not; k > 0.7: the sample
     misses much of the mean and the value itself is unreliable (`nnft_ppl._tails.khat_flag`).
     Architectures that can predict heavy tails (`Architecture.predicted_khat`) warn before sampling.
+
+    `devices` (None: every device, of every process after `nnft_ppl.distributed.initialize`; an int:
+    the first k; or a list of devices): the chunks are split over them and the sums reduced across
+    them; the draws do not depend on the device count, so results agree to float64 rounding.
+    `engine="fused"` (single-layer i.i.d.-neuron architectures) draws each network with the fused
+    Pallas kernel (`ensemble._fused`): weights generated, applied and summed over the width without
+    going through memory; the same distribution, other draws (deterministic for a key).
     """
     dtype = str(as_dtype(dtype))  # a string, NumPy or jnp dtype
     x, n_nets, max_order, n_blocks = check_common(arch, x, n_nets, "n_nets", max_order, n_blocks, dtype)
     key = as_key(key)
     p = x.shape[0]
+    sample_fn, sampler = _sampler(arch, np.asarray(x, dtype), np.dtype(dtype), engine)  # refused before any work
     if tuples is not None:
         tuples = check_tuples(tuples, max_order)
     basis = MonomialBasis.full(p, max_order) if tuples is None else MonomialBasis.from_tuples(p, tuples)
@@ -112,10 +122,11 @@ def ensemble_correlators(
         "n_blocks": n_blocks,
         "dtype": dtype,
         "estimator": "network",
+        "engine": engine,
         "se_method": "delete-one-block jackknife",
     }
     ms = stream_moment_sums(
-        lambda keys: arch.sample_fields(keys, xj, jdtype),
+        sample_fn,
         n_nets,
         key,
         basis,
@@ -126,12 +137,24 @@ def ensemble_correlators(
         checkpoint=checkpoint,
         fingerprint=None
         if checkpoint is None
-        else fingerprint(arch, x, dtype=dtype, estimator="network", max_order=max_order, sampler="sample_fields"),
-        cache_key=(arch, xj.tobytes(), dtype, "network"),
+        else fingerprint(arch, x, dtype=dtype, estimator="network", max_order=max_order, sampler=sampler),
+        cache_key=(arch, xj.tobytes(), dtype, "network", engine),
+        devices=devices,
     )
     ms = ms._replace(khat=_tails.with_prediction(ms.khat, predicted))
     ds = moments_dataset(ms, x, meta, tuples, max_order)
     return (ds, ms) if return_sums else ds
+
+
+def _sampler(arch, xj, jdtype, engine):
+    """The per-network sampler `keys -> phi (M, P)` of an engine, and its name (for checkpoints)."""
+    if engine == "jax":
+        return (lambda keys: arch.sample_fields(keys, xj, jdtype)), "sample_fields"
+    if engine == "fused":
+        from ._fused import fused_sampler
+
+        return fused_sampler(arch, xj, jdtype), "fused"
+    raise NNFTError(f"engine: must be 'jax' or 'fused', got {engine!r}")
 
 
 def moments_dataset(ms, x, meta, tuples, max_order) -> xr.Dataset:

@@ -37,6 +37,7 @@ def neuron_correlators(
     progress: bool = True,
     return_sums: bool = False,
     tilt: bool | None = None,
+    devices=None,
 ) -> xr.Dataset:
     """G2 and the connected G4c, G6c (even orders up to `max_order`) at each width in
     `widths` (default: the architecture's own), from `n_neurons` independent neurons.
@@ -53,6 +54,7 @@ def neuron_correlators(
     centroid; `V_khat` is then the k-hat of the tilted summands. `tilt=False` samples plainly.
     With `return_sums` the sums come back too (`MomentSums`, or `TiltedSums` when tilted; both
     work with `moments`/`cumulants` and carry `khat`).
+    `devices`: as `ensemble_correlators` (None: all; the draws do not depend on the count).
     """
     if not isinstance(arch, IIDNeuronArchitecture):
         raise NNFTError(f"arch: the neuron-level estimator needs i.i.d. neurons; {type(arch).__name__} has none")
@@ -64,7 +66,8 @@ def neuron_correlators(
     tilt = capable if tilt is None else bool(tilt)
     if tilt and not capable:
         raise NNFTError(f"tilt: {arch.name} does not declare log-linear neurons (LogLinearNeurons); use tilt=False")
-    ms = _neuron_sums(arch, x, n_neurons, key, max_order, n_blocks, V.integer("chunk", chunk), dtype, progress, tilt)
+    chunk = V.integer("chunk", chunk)
+    ms = _neuron_sums(arch, x, n_neurons, key, max_order, n_blocks, chunk, dtype, progress, tilt, devices)
     meta = {
         "architecture": arch.name,
         "params": arch.params(),
@@ -79,7 +82,7 @@ def neuron_correlators(
     return (ds, ms) if return_sums else ds
 
 
-def _neuron_sums(arch, x, n_neurons, key, max_order, n_blocks, chunk, dtype, progress, tilt):
+def _neuron_sums(arch, x, n_neurons, key, max_order, n_blocks, chunk, dtype, progress, tilt, devices=None):
     """Block sums of the neuron monomials: tilted (one ensemble per even order) or plain, with k-hat."""
     p = x.shape[0]
     jdtype = np.dtype(dtype)
@@ -95,6 +98,7 @@ def _neuron_sums(arch, x, n_neurons, key, max_order, n_blocks, chunk, dtype, pro
             chunk=chunk,
             dtype=jdtype,
             progress=progress,
+            devices=devices,
         )
     predicted = arch.predicted_khat(x, range(2, max_order + 1, 2), n_neurons)
     _tails.warn_heavy(predicted, "neuron-level")
@@ -108,6 +112,7 @@ def _neuron_sums(arch, x, n_neurons, key, max_order, n_blocks, chunk, dtype, pro
         progress=progress,
         desc=f"{arch.name} neurons",
         cache_key=(arch, xj.tobytes(), dtype, "neuron"),
+        devices=devices,
     )
     return ms._replace(khat=_tails.with_prediction(ms.khat, predicted))
 

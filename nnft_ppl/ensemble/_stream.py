@@ -8,6 +8,11 @@ float64 rounding (relative ~1e-13); the k-hat tails (a set of largest values) ar
 Samples are grouped into `n_blocks` contiguous blocks whose sums are kept separately
 (float64) for jackknife errors; finished blocks can be checkpointed (`_checkpoint`) so an
 interrupted run resumes without losing work.
+
+Devices (`_mesh`): with D devices each step draws D consecutive chunks of a block, one per
+device, and sums them across devices (`psum`, across hosts too in a multi-process run); since
+sample s is still drawn from `fold_in(key, s)`, 1 and D devices draw the same samples and agree
+to float64 rounding.
 """
 
 from __future__ import annotations
@@ -27,7 +32,8 @@ from .. import _tails
 from .._errors import NNFTError
 from .._keys import as_key  # noqa: F401  (re-exported: the one key normaliser)
 from ._basis import MonomialBasis
-from ._checkpoint import CheckpointStore
+from ._checkpoint import CheckpointStore, next_auto_checkpoint, value_identity
+from ._mesh import AXIS, is_writer, mesh_for, replicated
 
 
 class MomentSums(NamedTuple):
@@ -67,12 +73,16 @@ def stream_moment_sums(
     checkpoint: str | os.PathLike | None = None,
     fingerprint: dict | None = None,
     cache_key=None,
+    devices=None,
 ) -> MomentSums:
     """Sum every monomial of `sample_fn(keys) -> (M, P)` over n samples in blocks.
 
-    `cache_key` (hashable, identifying `sample_fn`) lets repeated runs reuse the compiled step.
+    `cache_key` (hashable, identifying `sample_fn`) lets repeated runs reuse the compiled step;
+    `devices` (None: all; an int: the first k; or a list) the devices the chunks are split over.
     """
     key = as_key(key)
+    mesh = mesh_for(devices)
+    n_dev = mesh.devices.size
     n_blocks = min(n_blocks, n)
     edges = [b * n // n_blocks for b in range(n_blocks + 1)]
     sums = np.zeros((n_blocks, basis.size))
@@ -80,9 +90,12 @@ def stream_moment_sums(
     keep = _tails.keep_size(n)
     n_series = basis.n_points + 1
     store = None
+    if checkpoint is None and (checkpoint := next_auto_checkpoint()) is not None:
+        # a recipe stage (`auto_checkpoints`): the sampler is identified by its cache key
+        fingerprint = {**(fingerprint or {}), "sampler": _sampler_identity(desc, cache_key)}
     if checkpoint is not None:
         comps = {"n": n, "n_blocks": n_blocks, "tuples": [list(t) for t in basis.index], "key": key_fingerprint(key)}
-        store = CheckpointStore(checkpoint, {**(fingerprint or {}), **_ck_fingerprint(comps)})
+        store = CheckpointStore(checkpoint, {**(fingerprint or {}), **_ck_fingerprint(comps)}, write=is_writer())
         sums, done, block_tails = store.load(n_blocks, basis.size, (n_series, keep))  # before any block runs
     else:
         sums, done, block_tails = np.zeros((n_blocks, basis.size)), np.zeros(n_blocks, bool), {}
@@ -90,32 +103,36 @@ def stream_moment_sums(
     for t in block_tails.values():
         tails = _tails.merge_top(tails, t, keep)
 
-    chunk = min(chunk, -(-n // n_blocks))  # a chunk never spans blocks: no larger than one block
-    step = _compiled_step(sample_fn, basis, chunk, cache_key, keep)
-    fresh = np.full((n_series, keep), -1.0)  # -1 sorts below every |y|
+    # a chunk never spans blocks, and every device gets one per step where a block allows
+    chunk = max(1, min(chunk, -(-n // (n_blocks * n_dev))))
+    step = _compiled_step(sample_fn, basis, chunk, cache_key, mesh)
+    impl = str(jax.random.key_impl(key))
+    kd = replicated(mesh, np.asarray(jax.random.key_data(key)))
 
     bar = tqdm(
         total=n,
         desc=desc,
         unit="sample",
-        disable=not progress,
+        disable=not progress or not is_writer(),
         initial=int(counts[done].sum()),
         leave=False,
         mininterval=2.0,
     )
+    span = chunk * n_dev
     for b in range(n_blocks):
         if done[b]:
             continue
-        acc, kept = None, fresh
-        for start in range(edges[b], edges[b + 1], chunk):
-            count = min(chunk, edges[b + 1] - start)
-            part, kept = step(key, jnp.uint32(start), count, kept)
-            acc = part if acc is None else jax.tree.map(jnp.add, acc, part)
-            bar.update(count)
-        sums[b] = basis.flatten(acc)
+        acc, kept, pending = None, np.full((n_series, keep), -1.0), None  # -1 sorts below every |y|
+        for start in range(edges[b], edges[b + 1], span):
+            part, series = step(kd, np.uint32(start), np.uint32(edges[b + 1]), impl=impl)
+            if pending is not None:  # the previous step's |y|, read while this step runs
+                kept = _merge_series(kept, pending, keep)
+            acc, pending = (part if acc is None else jax.tree.map(jnp.add, acc, part)), series
+            bar.update(min(span, edges[b + 1] - start))
+        kept = _merge_series(kept, pending, keep)  # this block's own largest |y|: blocks merge exactly
+        sums[b] = basis.flatten(jax.tree.map(np.asarray, acc))
         if not np.all(np.isfinite(sums[b])):
             raise NNFTError(f"{desc}: non-finite field values in block {b}; check the parameter scales")
-        kept = np.asarray(kept)  # this block's own largest |y|: blocks merge exactly in any order
         tails = _tails.merge_top(tails, kept, keep)
         done[b] = True
         if store is not None:
@@ -125,6 +142,17 @@ def stream_moment_sums(
     return MomentSums(basis, sums, counts, tails, khat)
 
 
+def _sampler_identity(desc: str, cache_key) -> str:
+    """A digest of the sampler's cache key, stable across processes (modules field by field)."""
+    parts = [desc]
+    for part in cache_key if isinstance(cache_key, tuple) else (cache_key,):
+        try:
+            parts.append(value_identity(part) if not isinstance(part, bytes) else hashlib.sha256(part).hexdigest())
+        except NNFTError:
+            parts.append(repr(part))  # not stable across processes: a resumed stage is then refused
+    return hashlib.sha256("\x00".join(parts).encode()).hexdigest()[:24]
+
+
 def _ck_fingerprint(comps: dict) -> dict[str, str]:
     return {k: hashlib.sha256(json.dumps(v, sort_keys=True).encode()).hexdigest()[:24] for k, v in comps.items()}
 
@@ -132,25 +160,48 @@ def _ck_fingerprint(comps: dict) -> dict[str, str]:
 _STEPS: dict = {}
 
 
-def _compiled_step(sample_fn, basis: MonomialBasis, chunk: int, cache_key, keep: int):
-    ck = None if cache_key is None else (cache_key, basis.n_points, tuple(basis.index), chunk, keep)
+def _merge_series(kept: np.ndarray, series, keep: int) -> np.ndarray:
+    """The `keep` largest per series of `kept` (S, keep) and a step's |y| (D, S, chunk), on the host
+    (np.partition is linear; a device top_k is a sort, far slower on CPU)."""
+    new = np.asarray(series)
+    new = np.moveaxis(new, 0, 1).reshape(new.shape[1], -1)
+    return _tails.merge_top(kept, new, keep)
+
+
+def _compiled_step(sample_fn, basis: MonomialBasis, chunk: int, cache_key, mesh):
+    """`step(key_data, start, block_end)` draws samples start + d * chunk + i (i < chunk, below
+    block_end) on device d and returns their monomial sums reduced over the devices, and every
+    device's |y| per series (the P points, then their sum; padding -1), gathered: (D, P + 1, chunk)."""
+    ck = None if cache_key is None else (cache_key, basis.n_points, tuple(basis.index), chunk, mesh)
     if ck is not None and ck in _STEPS:
         return _STEPS[ck]
+    spec = jax.sharding.PartitionSpec()
 
-    @jax.jit
-    def step(key, start, count, kept):
-        idx = start + jnp.arange(chunk, dtype=jnp.uint32)
+    def local(kd, start, end, impl):
+        key = jax.random.wrap_key_data(kd, impl=impl)
+        first = start + jax.lax.axis_index(AXIS).astype(jnp.uint32) * jnp.uint32(chunk)
+        idx = first + jnp.arange(chunk, dtype=jnp.uint32)
         keys = jax.vmap(lambda i: jax.random.fold_in(key, i))(idx)
         phi = sample_fn(keys).astype(jnp.float64)
-        mask = (jnp.arange(chunk) < count).astype(jnp.float64)
+        mask = (idx < end).astype(jnp.float64)
         series = jnp.abs(jnp.concatenate([phi, jnp.sum(phi, axis=1, keepdims=True)], axis=1))
         series = jnp.where(mask[:, None] > 0, series, -1.0)  # padding sorts below every |y|
-        # the `keep` largest |y| per series so far (the k-hat tail), merged on the device
-        kept = jax.lax.top_k(jnp.concatenate([kept, series.T], axis=1), keep)[0]
-        return basis.weighted_sums(phi, mask), kept
+        sums = jax.lax.psum(basis.weighted_sums(phi, mask), AXIS)
+        return sums, jax.lax.all_gather(series.T, AXIS, tiled=False)
 
+    def step(kd, start, end, impl):
+        f = jax.shard_map(
+            lambda *a: local(*a, impl),
+            mesh=mesh,
+            in_specs=(spec, spec, spec),
+            out_specs=(spec, spec),
+            check_vma=False,
+        )
+        return f(kd, start, end)
+
+    out = jax.jit(step, static_argnames="impl")
     if ck is not None:
         if len(_STEPS) > 64:
             _STEPS.clear()
-        _STEPS[ck] = step
-    return step
+        _STEPS[ck] = out
+    return out

@@ -72,7 +72,7 @@ def tilted_sampler(arch, x: np.ndarray, order: int, dtype):
     return sample
 
 
-def tilted_moment_sums(arch, x, n, key, orders, *, n_blocks, chunk, dtype, progress) -> TiltedSums:
+def tilted_moment_sums(arch, x, n, key, orders, *, n_blocks, chunk, dtype, progress, devices=None) -> TiltedSums:
     """Stream one tilted ensemble of n neurons per order in `orders` (even, ascending)."""
     runs = {}
     for r in orders:
@@ -86,6 +86,7 @@ def tilted_moment_sums(arch, x, n, key, orders, *, n_blocks, chunk, dtype, progr
             progress=progress,
             desc=f"{arch.name} tilted neurons r={r}",
             cache_key=(arch, np.asarray(x).tobytes(), str(dtype), "tilted", r),
+            devices=devices,
         )
     khat, worst = {}, -np.inf
     for r in sorted(runs):
