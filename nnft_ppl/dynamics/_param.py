@@ -1,0 +1,124 @@
+# ruff: noqa: F722  (jaxtyping shape strings are not Python expressions)
+"""Parametrisations: standard (the zoo's own), NTK and maximal-update (muP).
+
+An architecture's theta are drawn with standard deviations std_s per site s (the zoo's
+"standard" parametrisation trains theta itself). The other two train unit-scale parameters
+omega with theta = m_s * omega_s:
+
+- `"ntk"`: m_s = std_s (Jacot et al. 2018). The prior over functions is the zoo's own; the
+  NTK stays finite as the width N grows (its infinite-width limit is `ntk_kernel`), and
+  gradient descent stays lazy: the NTK moves by O(N^-1/2).
+- `"mup"`: like `"ntk"` but the readout layer's multiplier is std / sqrt(N) (mean-field
+  readout, 1/N), and the learning rate is multiplied by N (`lr_scale`; the SGD rule of Yang &
+  Hu 2021 for one hidden layer). The prior over functions differs: the readout part of the
+  NNGP kernel is divided by N (G2 = b^2 + (K - b^2) / N for an output bias of variance b^2),
+  so the initial function vanishes at infinite width, and the NTK moves by O(1): features learn.
+"""
+
+from __future__ import annotations
+
+import math
+
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+import numpyro
+from jaxtyping import Array, Float
+from numpyro import handlers
+
+from .._errors import NNFTError
+from ..architectures import Architecture, IIDNeuronArchitecture
+from ..architectures.deep_mlp import DeepMLP
+
+Theta = dict[str, Array]
+PARAMETRIZATIONS = ("standard", "ntk", "mup")
+
+
+def readout(arch: Architecture) -> tuple[str, int]:
+    """The readout site and the width it averages over (for muP): the last layer's weights."""
+    if isinstance(arch, IIDNeuronArchitecture):
+        return arch.readout_site, arch.width
+    if isinstance(arch, DeepMLP):
+        return f"W{arch.depth}", arch.width
+    raise NNFTError(f"parametrization: 'mup' needs a readout layer of known width; {arch.name} has none")
+
+
+def site_std(arch: Architecture, dtype=jnp.float64) -> Theta:
+    """The prior standard deviation of every parameter of `arch`, by site (shape of the site)."""
+    tr = handlers.trace(handlers.seed(arch.prior, jax.random.key(0))).get_trace(None, dtype)
+    return {k: jnp.sqrt(v["fn"].variance).astype(dtype) for k, v in tr.items() if v["type"] == "sample"}
+
+
+class Parametrized(eqx.Module):
+    """`arch` trained in `parametrization` ("standard", "ntk" or "mup"): `sample_theta` draws the
+    trainable parameters, `apply` maps them to the field; `prior`, `points`, `d` as an Architecture."""
+
+    arch: Architecture
+    parametrization: str = eqx.field(static=True, default="ntk")
+
+    def __check_init__(self):
+        if not isinstance(self.arch, Architecture):
+            raise NNFTError(f"arch: expected an Architecture, got {type(self.arch).__name__}")
+        if self.parametrization not in PARAMETRIZATIONS:
+            raise NNFTError(f"parametrization: unknown {self.parametrization!r}; known: {list(PARAMETRIZATIONS)}")
+        if self.parametrization == "mup":
+            readout(self.arch)
+
+    @property
+    def d(self) -> int:
+        return self.arch.d
+
+    @property
+    def name(self) -> str:
+        return self.arch.name
+
+    @property
+    def lr_scale(self) -> float:
+        """The learning-rate multiplier of this parametrisation (N for muP, else 1)."""
+        return float(readout(self.arch)[1]) if self.parametrization == "mup" else 1.0
+
+    def points(self, x, name: str = "x"):
+        return self.arch.points(x, name)
+
+    def params(self) -> dict:
+        return {**self.arch.params(), "parametrization": self.parametrization}
+
+    def multipliers(self, dtype=jnp.float64) -> Theta:
+        """m_s with theta_s = m_s * omega_s, by site (ones for "standard")."""
+        std = site_std(self.arch, dtype)
+        if self.parametrization == "standard":
+            return {k: jnp.ones_like(v) for k, v in std.items()}
+        if self.parametrization == "mup":
+            site, n = readout(self.arch)
+            std[site] = std[site] / math.sqrt(n)
+        return std
+
+    def from_theta(self, theta: Theta) -> Theta:
+        """The trainable parameters of a standard-parametrisation draw theta (omega = theta / std)."""
+        if self.parametrization == "standard":
+            return dict(theta)
+        std = site_std(self.arch, jnp.result_type(*theta.values()))
+        return {k: v / std[k] for k, v in theta.items()}
+
+    def to_theta(self, omega: Theta) -> Theta:
+        """The architecture's theta for trainable parameters omega."""
+        if self.parametrization == "standard":
+            return dict(omega)
+        m = self.multipliers(jnp.result_type(*omega.values()))
+        return {k: m[k] * v for k, v in omega.items()}
+
+    def sample_theta(self, key, dtype=jnp.float64) -> Theta:
+        """One draw of the trainable parameters at initialisation."""
+        return self.from_theta(self.arch.sample_theta(key, dtype))
+
+    def apply(self, omega: Theta, x: Float[Array, "P d"] | Float[Array, " P"]) -> Float[Array, " P"]:
+        """The field of trainable parameters omega at points x."""
+        return self.arch.apply(self.to_theta(omega), x)
+
+    def prior(self, x=None, dtype=jnp.float64):
+        """NumPyro model: the architecture's own sample sites, and `phi` at `x` in this parametrisation."""
+        tr = handlers.trace(self.arch.prior).get_trace(None, dtype)
+        if x is None:
+            return None
+        theta = {k: v["value"] for k, v in tr.items() if v["type"] == "sample"}
+        return numpyro.deterministic("phi", self.apply(self.from_theta(theta), jnp.asarray(self.points(x), dtype)))
