@@ -71,7 +71,7 @@ def train_ensemble(
     xt, y = check_data(model, x_train, y_train)
     x = xt if x is None else np.asarray(model.points(x, "x"))
     every, times = schedule(time, learning_rate, n_records)
-    n_networks = V.integer("n_networks", n_networks, minimum=2)
+    n_networks = V.integer("n_networks", n_networks, minimum=8)  # G4c's k-statistics on jackknife replicas
     trainer = ensemble_trainer(model, xt, y, optimizer, learning_rate, dtype)
     state = trainer.init(key, n_networks)
     _, rec = run(trainer, model, state, x, n_records, every, record_ntk)
@@ -92,4 +92,4 @@ def train_ensemble(
         "time_unit": "learning_rate x steps",
         "kind": "trained",
     }
-    return build_tree(times, x, xt, y, rec, attrs, min(n_blocks, n_networks), theory)
+    return build_tree(times, x, xt, y, rec, attrs, min(n_blocks, n_networks // 2), theory)
