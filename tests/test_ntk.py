@@ -9,8 +9,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
-
 from helpers import assert_within_se, sorted_unique
+
 from nnft_ppl import NNFTError
 from nnft_ppl._tails import keep_size, max_khat
 from nnft_ppl.architectures import CosNet, DeepMLP, ErfNet, GaussNet, LinearFeatures, ReLUNet, SingleLayer

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import xarray as xr
+from helpers import sorted_unique
 
-from helpers import assert_within_se, sorted_unique
 from nnft_ppl import NNFTError, NNFTNumericalError
 from nnft_ppl.architectures import ErfNet
 from nnft_ppl.dynamics import frozen_ntk_dynamics, lazy_prediction, ntk_kernel, train_ensemble
@@ -95,14 +95,28 @@ def test_divergent_learning_rate_stops_with_a_clear_error():
     """Standard parametrisation at width 64: the NTK grows like N, so eta = 1 diverges."""
     with pytest.raises(NNFTNumericalError, match="learning_rate=1.0"):
         train_ensemble(
-            ErfNet(width=64), XT, YT, parametrization="standard", n_networks=8, learning_rate=1.0, time=50.0, n_records=1
+            ErfNet(width=64),
+            XT,
+            YT,
+            parametrization="standard",
+            n_networks=8,
+            learning_rate=1.0,
+            time=50.0,
+            n_records=1,
         )
 
 
 def test_adam_and_momentum_reduce_the_loss():
     for opt in ("adam", "momentum"):
         tree = train_ensemble(
-            ErfNet(width=16), XT, YT, n_networks=8, optimizer=opt, learning_rate=0.02, time=1.0, n_records=1,
+            ErfNet(width=16),
+            XT,
+            YT,
+            n_networks=8,
+            optimizer=opt,
+            learning_rate=0.02,
+            time=1.0,
+            n_records=1,
             record_ntk=False,
         )
         loss = tree["ensemble"].loss.values

@@ -25,7 +25,9 @@ def as_model(arch, parametrization: str | None):
     """`arch` wrapped in `parametrization` (an Architecture alone trains in the standard one)."""
     if isinstance(arch, Parametrized):
         if parametrization is not None and parametrization != arch.parametrization:
-            raise NNFTError(f"parametrization: {parametrization!r} given for a model already in {arch.parametrization!r}")
+            raise NNFTError(
+                f"parametrization: {parametrization!r} given for a model already in {arch.parametrization!r}"
+            )
         return arch
     if not isinstance(arch, Architecture):
         raise NNFTError(f"arch: expected an Architecture or Parametrized, got {type(arch).__name__}")
@@ -74,7 +76,7 @@ def train_ensemble(
     n_networks = V.integer("n_networks", n_networks, minimum=8)  # G4c's k-statistics on jackknife replicas
     trainer = ensemble_trainer(model, xt, y, optimizer, learning_rate, dtype)
     state = trainer.init(key, n_networks)
-    _, rec = run(trainer, model, state, x, n_records, every, record_ntk)
+    _, rec = run(trainer, state, x, n_records, every, record_ntk)
     base = model.arch if isinstance(model, Parametrized) else model
     par = model.parametrization if isinstance(model, Parametrized) else "standard"
     theory = None

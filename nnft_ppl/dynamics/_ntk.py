@@ -19,6 +19,7 @@ import jax
 import jax.numpy as jnp
 from jaxtyping import Array, Float
 
+from .. import _validate as V
 from .._errors import NNFTError
 from ..architectures import AbstractSingleLayer, Architecture
 from ..architectures._activations import elementwise_derivative_dual, elementwise_dual
@@ -105,7 +106,7 @@ def ntk_fn(model):
 
 
 def empirical_ntk(
-    arch, theta: Theta, x1: Float[Array, "P1 d"] | Float[Array, " P1"], x2=None
+    arch, theta: Theta, x1: Float[Array, "P1 d"] | Float[Array, " P1"], x2=None, batch_size: int | None = None
 ) -> Float[Array, "*M P1 P2"]:
     """The empirical NTK sum_p dphi(x1)/dp dphi(x2)/dp of one network, or of an ensemble when
     theta has a leading axis (then shape (M, P1, P2)).
@@ -113,14 +114,17 @@ def empirical_ntk(
     `arch` is an Architecture (the gradient is over its own theta: the standard parametrisation,
     whose NTK grows like the width) or a `Parametrized` (the gradient is over its trainable
     parameters). Single-layer networks use a closed form, others the implicit vjp/jvp form;
-    neither builds the full Jacobian. `x2` defaults to `x1`."""
+    neither builds the full Jacobian. `x2` defaults to `x1`. With `batch_size`, an ensemble is
+    processed that many networks at a time (`lax.map`), bounding the memory."""
     x1 = arch.points(x1, "x1")
     x2 = x1 if x2 is None else arch.points(x2, "x2")
     fn = ntk_fn(arch)
     theta = {k: jnp.asarray(v) for k, v in theta.items()}
-    if _batched(arch, theta):
+    if not _batched(arch, theta):
+        return fn(theta, x1, x2)
+    if batch_size is None:
         return jax.vmap(fn, (0, None, None))(theta, x1, x2)
-    return fn(theta, x1, x2)
+    return jax.lax.map(lambda p: fn(p, x1, x2), theta, batch_size=V.integer("batch_size", batch_size))
 
 
 def ntk_by_jacobian(arch, theta: Theta, x1, x2) -> Float[Array, "*M P1 P2"]:

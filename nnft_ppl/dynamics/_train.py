@@ -12,6 +12,7 @@ the last finite step and the host raises `NNFTNumericalError` naming the learnin
 from __future__ import annotations
 
 import math
+import weakref
 from collections.abc import Callable
 from typing import Any, NamedTuple
 
@@ -56,6 +57,7 @@ class Trainer(NamedTuple):
     loss: Callable[[Theta], Array]
     learning_rate: float
     optimizer: str
+    model: Any
 
 
 def check_data(model, x_train, y_train) -> tuple[np.ndarray, np.ndarray]:
@@ -63,7 +65,9 @@ def check_data(model, x_train, y_train) -> tuple[np.ndarray, np.ndarray]:
     xt = np.asarray(model.points(x_train, "x_train"))
     y = np.asarray(y_train)
     if y.ndim != 1 or y.shape[0] != xt.shape[0]:
-        raise NNFTError(f"y_train: shape {y.shape} does not match x_train's {xt.shape[0]} points (want ({xt.shape[0]},))")
+        raise NNFTError(
+            f"y_train: shape {y.shape} does not match x_train's {xt.shape[0]} points (want ({xt.shape[0]},))"
+        )
     if not np.all(np.isfinite(y)):
         raise NNFTError("y_train: must be finite")
     return xt, y
@@ -117,7 +121,7 @@ def ensemble_trainer(
             jnp.where((state.diverged_at < 0) & bad, state.step, state.diverged_at),
         )
 
-    return Trainer(init, step, loss_fn, float(learning_rate), optimizer)
+    return Trainer(init, step, loss_fn, float(learning_rate), optimizer, model)
 
 
 class Record(NamedTuple):
@@ -129,30 +133,43 @@ class Record(NamedTuple):
     ntk: Array | None
 
 
-def run(trainer: Trainer, model, state: TrainState, x, n_records: int, every: int, record_ntk: bool = True):
-    """`n_records` x `every` steps in one compiled scan, recording before the first step and after
-    every `every` steps (n_records + 1 records). Returns (final state, `Record`); raises
-    `NNFTNumericalError` naming the learning rate if a network diverged."""
-    x = jnp.asarray(model.points(x), jax.tree.leaves(state.params)[0].dtype)
+_COMPILED: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def _compiled(trainer: Trainer, n_records: int, every: int, record_ntk: bool):
+    """The jit-compiled scan for this trainer and schedule (cached while the trainer lives)."""
+    cache = _COMPILED.setdefault(trainer.step, {})
+    key = (n_records, every, record_ntk)
+    if key in cache:
+        return cache[key]
+    model = trainer.model
     ntk = ntk_fn(model)
 
-    def observe(s: TrainState):
+    def observe(s: TrainState, x):
         phi = jax.vmap(lambda p: model.apply(p, x))(s.params)
-        loss = jax.vmap(trainer.loss)(s.params)
         k = jax.vmap(lambda p: ntk(p, x, x))(s.params) if record_ntk else None
-        return Record(phi, loss, k)
-
-    def chunk(s, _):
-        s = jax.lax.fori_loop(0, every, lambda i, c: trainer.step(c), s)
-        return s, observe(s)
+        return Record(phi, jax.vmap(trainer.loss)(s.params), k)
 
     @jax.jit
-    def go(s):
-        first = observe(s)
+    def go(s, x):
+        def chunk(c, _):
+            c = jax.lax.fori_loop(0, every, lambda i, a: trainer.step(a), c)
+            return c, observe(c, x)
+
+        first = observe(s, x)
         s, rest = jax.lax.scan(chunk, s, None, length=n_records)
         return s, jax.tree.map(lambda a, b: jnp.concatenate([a[None], b]), first, rest)
 
-    state, rec = go(state)
+    cache[key] = go
+    return go
+
+
+def run(trainer: Trainer, state: TrainState, x, n_records: int, every: int, record_ntk: bool = True):
+    """`n_records` x `every` steps in one compiled scan, recording before the first step and after
+    every `every` steps (n_records + 1 records). Returns (final state, `Record`); raises
+    `NNFTNumericalError` naming the learning rate if a network diverged."""
+    x = jnp.asarray(trainer.model.points(x), jax.tree.leaves(state.params)[0].dtype)
+    state, rec = _compiled(trainer, int(n_records), int(every), bool(record_ntk))(state, x)
     at = int(state.diverged_at)
     if at >= 0:
         raise NNFTNumericalError(
