@@ -10,6 +10,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 from helpers import assert_within_se, sorted_unique
+from numpyro import handlers
 
 from nnft_ppl import NNFTError
 from nnft_ppl._tails import keep_size, max_khat
@@ -118,6 +119,9 @@ def test_parametrizations_prior_in_function_space():
     k = np.asarray(arch.nngp_kernel(x, x))
     assert_within_se(g2, se, arch.sb**2 + (k - arch.sb**2) / arch.width, None, sorted_unique(se.shape), what="muP G2")
     assert mup.lr_scale == 8.0 and ntk.lr_scale == 1.0
+    tr = handlers.trace(handlers.seed(mup.prior, jax.random.key(6))).get_trace(x)  # the NumPyro model
+    sites = {k: v["value"] for k, v in tr.items() if v["type"] == "sample"}
+    np.testing.assert_allclose(tr["phi"]["value"], mup.apply(mup.from_theta(sites), x), rtol=1e-14)
 
 
 def test_bad_input_names_the_argument():

@@ -9,8 +9,8 @@ omega with theta = m_s * omega_s:
   NTK stays finite as the width N grows (its infinite-width limit is `ntk_kernel`), and
   gradient descent stays lazy: the NTK moves by O(N^-1/2).
 - `"mup"`: like `"ntk"` but the readout layer's multiplier is std / sqrt(N) (mean-field
-  readout, 1/N), and the learning rate is multiplied by N (`lr_scale`; the SGD rule of Yang &
-  Hu 2021 for one hidden layer). The prior over functions differs: the readout part of the
+  readout, 1/N), and the learning rate of every parameter but the output bias is multiplied by N
+  (`lr_scales`; the SGD rule of Yang & Hu 2021 for one hidden layer, the mean-field scaling). The prior over functions differs: the readout part of the
   NNGP kernel is divided by N (G2 = b^2 + (K - b^2) / N for an output bias of variance b^2),
   so the initial function vanishes at infinite width, and the NTK moves by O(1): features learn.
 """
@@ -34,12 +34,12 @@ Theta = dict[str, Array]
 PARAMETRIZATIONS = ("standard", "ntk", "mup")
 
 
-def readout(arch: Architecture) -> tuple[str, int]:
-    """The readout site and the width it averages over (for muP): the last layer's weights."""
+def readout(arch: Architecture) -> tuple[str, int, str]:
+    """The readout site, the width it averages over and the output bias site (for muP)."""
     if isinstance(arch, IIDNeuronArchitecture):
-        return arch.readout_site, arch.width
+        return arch.readout_site, arch.width, arch.bias_site
     if isinstance(arch, DeepMLP):
-        return f"W{arch.depth}", arch.width
+        return f"W{arch.depth}", arch.width, f"b{arch.depth}"
     raise NNFTError(f"parametrization: 'mup' needs a readout layer of known width; {arch.name} has none")
 
 
@@ -74,8 +74,13 @@ class Parametrized(eqx.Module):
 
     @property
     def lr_scale(self) -> float:
-        """The learning-rate multiplier of this parametrisation (N for muP, else 1)."""
+        """The learning-rate multiplier of the hidden and readout weights (N for muP, else 1)."""
         return float(readout(self.arch)[1]) if self.parametrization == "mup" else 1.0
+
+    def lr_scales(self, theta: Theta) -> dict[str, float]:
+        """Per-site learning-rate multipliers: `lr_scale` for every site but the output bias (1)."""
+        bias = readout(self.arch)[2] if self.parametrization == "mup" else None
+        return {k: 1.0 if k == bias else self.lr_scale for k in theta}
 
     def points(self, x, name: str = "x"):
         return self.arch.points(x, name)
@@ -89,7 +94,7 @@ class Parametrized(eqx.Module):
         if self.parametrization == "standard":
             return {k: jnp.ones_like(v) for k, v in std.items()}
         if self.parametrization == "mup":
-            site, n = readout(self.arch)
+            site, n, _ = readout(self.arch)
             std[site] = std[site] / math.sqrt(n)
         return std
 

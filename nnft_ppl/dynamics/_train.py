@@ -86,11 +86,14 @@ def ensemble_trainer(
     model, x_train, y_train, optimizer: str = "sgd", learning_rate: float = 0.1, dtype=jnp.float64, blowup=1e6
 ) -> Trainer:
     """Pure `init` and `step` for an ensemble of `model` (an Architecture or a `Parametrized`; its
-    `lr_scale` multiplies the learning rate) trained on (x_train, y_train) with the MSE loss."""
+    `lr_scales` multiply each site's learning rate) trained on (x_train, y_train) with the MSE loss."""
     dtype = as_dtype(dtype)
     xt, y = check_data(model, x_train, y_train)
-    scale = model.lr_scale if isinstance(model, Parametrized) else 1.0
-    tx = make_optimizer(optimizer, learning_rate * scale)
+    tx = make_optimizer(optimizer, learning_rate)
+    if isinstance(model, Parametrized) and model.lr_scale != 1.0:  # per-site learning rates (muP)
+        shapes = jax.eval_shape(lambda k: model.sample_theta(k, dtype), jax.random.key(0))
+        scales = model.lr_scales(shapes)
+        tx = optax.chain(tx, optax.stateless(lambda u, p=None: {k: v * scales[k] for k, v in u.items()}))
     xt, y = jnp.asarray(xt, dtype), jnp.asarray(y, dtype)
 
     def loss_fn(p):
