@@ -55,8 +55,9 @@ def _batched(model, theta: Theta) -> bool:
     raise NNFTError("theta: shapes match neither one network's parameters nor an ensemble (leading axis) of them")
 
 
-def _single_layer_ntk(arch: AbstractSingleLayer, m: Theta, theta: Theta, x1, x2):
-    """The closed form of the module docstring for one network (theta: the architecture's own)."""
+def _single_layer_ntk(arch: AbstractSingleLayer, sq: Theta, theta: Theta, x1, x2):
+    """The closed form of the module docstring for one network (theta: the architecture's own;
+    `sq`: the squared multipliers m^2 times the learning-rate weights, by site)."""
     hidden = arch.hidden_sites(theta)
     ones = jnp.ones_like(hidden["b0"])
 
@@ -66,23 +67,25 @@ def _single_layer_ntk(arch: AbstractSingleLayer, m: Theta, theta: Theta, x1, x2)
     h1, s1 = jax.jvp(lambda b: feats(b, x1), (hidden["b0"],), (ones,))
     h2, s2 = jax.jvp(lambda b: feats(b, x2), (hidden["b0"],), (ones,))
     w1 = theta[arch.readout_site]
-    m1 = m[arch.readout_site]
-    out = jnp.einsum("np,nq->pq", (m1 * m1)[:, None] * h1, h2, precision=_HP)
+    out = jnp.einsum("np,nq->pq", sq[arch.readout_site][:, None] * h1, h2, precision=_HP)
     if arch.bias_site in theta:
-        out = out + m[arch.bias_site] ** 2
-    m0 = m["W0"][0] ** 2  # (d,): the multipliers are the same for every neuron
-    inner = jnp.einsum("pd,qd->pq", x1 * m0, x2, precision=_HP) + m["b0"][0] ** 2
+        out = out + sq[arch.bias_site]
+    m0 = sq["W0"][0]  # (d,): the multipliers are the same for every neuron
+    inner = jnp.einsum("pd,qd->pq", x1 * m0, x2, precision=_HP) + sq["b0"][0]
     return out + jnp.einsum("np,nq->pq", (w1 * w1)[:, None] * s1, s2, precision=_HP) * inner
 
 
-def _implicit_ntk(apply, params: Theta, x1, x2):
-    """J1 J2^T column by column: one vjp at x2, then a jvp at x1 per unit vector, in batches."""
+def _implicit_ntk(apply, params: Theta, x1, x2, weights: dict | None = None):
+    """J1 C J2^T column by column (C: per-site learning-rate weights, default 1): one vjp at x2,
+    then a jvp at x1 per unit vector, in batches."""
     _, vjp2 = jax.vjp(lambda p: apply(p, x2), params)
     n_par = sum(v.size for v in jax.tree.leaves(params))
     batch = int(max(1, min(x2.shape[0], _IMPLICIT_BYTES // max(8 * n_par, 1))))
 
     def column(e):
         (v,) = vjp2(e)
+        if weights is not None:
+            v = {k: weights[k] * a for k, a in v.items()}
         return jax.jvp(lambda p: apply(p, x1), (params,), (v,))[1]
 
     eye = jnp.eye(x2.shape[0], dtype=jax.tree.leaves(params)[0].dtype)
@@ -91,7 +94,9 @@ def _implicit_ntk(apply, params: Theta, x1, x2):
 
 def ntk_fn(model):
     """`(params, x1, x2) -> Theta` for one network of `model` (an Architecture, trained in its own
-    standard parametrisation, or a `Parametrized`), on checked (P, d) points; jit-friendly."""
+    standard parametrisation, or a `Parametrized`), on checked (P, d) points; jit-friendly. For a
+    `Parametrized` with per-site learning rates (muP), each site's term is weighted by its rate
+    multiplier: the kernel that drives gradient descent, d phi / dt = -eta Theta (phi - Y)."""
     arch, par = _split(model)
     if isinstance(arch, AbstractSingleLayer):
 
@@ -99,9 +104,12 @@ def ntk_fn(model):
             dtype = jnp.result_type(*params.values())
             if par is None:
                 return _single_layer_ntk(arch, {k: jnp.ones_like(v) for k, v in params.items()}, params, x1, x2)
-            return _single_layer_ntk(arch, par.multipliers(dtype), par.to_theta(params), x1, x2)
+            m, c = par.multipliers(dtype), par.lr_scales(params)
+            return _single_layer_ntk(arch, {k: c[k] * v * v for k, v in m.items()}, par.to_theta(params), x1, x2)
 
         return one
+    if par is not None and par.lr_scale != 1.0:
+        return lambda params, x1, x2: _implicit_ntk(model.apply, params, x1, x2, par.lr_scales(params))
     return lambda params, x1, x2: _implicit_ntk(model.apply, params, x1, x2)
 
 
@@ -113,7 +121,8 @@ def empirical_ntk(
 
     `arch` is an Architecture (the gradient is over its own theta: the standard parametrisation,
     whose NTK grows like the width) or a `Parametrized` (the gradient is over its trainable
-    parameters). Single-layer networks use a closed form, others the implicit vjp/jvp form;
+    parameters, each site weighted by its learning-rate multiplier: see `ntk_fn`). Single-layer
+    networks use a closed form, others the implicit vjp/jvp form;
     neither builds the full Jacobian. `x2` defaults to `x1`. With `batch_size`, an ensemble is
     processed that many networks at a time (`lax.map`), bounding the memory."""
     x1 = arch.points(x1, "x1")
@@ -131,13 +140,16 @@ def ntk_by_jacobian(arch, theta: Theta, x1, x2) -> Float[Array, "*M P1 P2"]:
     """The plain reference: `jax.jacrev` of the field at x1 and at x2, then the contraction over
     every parameter (materialises both Jacobians; for tests and benchmarks)."""
     x1, x2 = arch.points(x1, "x1"), arch.points(x2, "x2")
+    _, par = _split(arch)
 
     def one(p):
         j1 = jax.jacrev(lambda q: arch.apply(q, x1))(p)
         j2 = jax.jacrev(lambda q: arch.apply(q, x2))(p)
+        c = par.lr_scales(p) if par is not None else {k: 1.0 for k in p}
         return sum(
-            jnp.einsum("pa,qa->pq", a.reshape(x1.shape[0], -1), b.reshape(x2.shape[0], -1), precision=_HP)
-            for a, b in zip(jax.tree.leaves(j1), jax.tree.leaves(j2), strict=True)
+            c[k]
+            * jnp.einsum("pa,qa->pq", j1[k].reshape(x1.shape[0], -1), j2[k].reshape(x2.shape[0], -1), precision=_HP)
+            for k in p
         )
 
     theta = {k: jnp.asarray(v) for k, v in theta.items()}

@@ -10,9 +10,11 @@ omega with theta = m_s * omega_s:
   gradient descent stays lazy: the NTK moves by O(N^-1/2).
 - `"mup"`: like `"ntk"` but the readout layer's multiplier is std / sqrt(N) (mean-field
   readout, 1/N), and the learning rate of every parameter but the output bias is multiplied by N
-  (`lr_scales`; the SGD rule of Yang & Hu 2021 for one hidden layer, the mean-field scaling). The prior over functions differs: the readout part of the
-  NNGP kernel is divided by N (G2 = b^2 + (K - b^2) / N for an output bias of variance b^2),
-  so the initial function vanishes at infinite width, and the NTK moves by O(1): features learn.
+  (`lr_scales`; the SGD rule of Yang & Hu 2021 for one hidden layer, the mean-field scaling).
+  The prior over functions differs: the readout part of the NNGP kernel is divided by N
+  (G2 = b^2 + (K - b^2) / N for an output bias of variance b^2), so the initial function
+  vanishes at infinite width, and the NTK (weighted by the learning rates) moves by O(1):
+  features learn.
 """
 
 from __future__ import annotations
