@@ -78,14 +78,14 @@ def test_analytic_ntk_is_the_ensemble_mean(name, d):
 
 
 def test_analytic_ntk_closed_form_duals_match_quadrature():
-    """The closed-form derivative duals (erf, relu) = the quadrature SingleLayer uses for a user
-    function with the same values: erf to 1e-12 (160-node Gauss-Hermite on a smooth integrand);
-    relu to 2e-2 (its derivative is a step, on which Gauss-Hermite converges slowly)."""
+    """The closed-form derivative dual of erf = the quadrature SingleLayer uses for a user function
+    with the same values, to 1e-12 (160-node Gauss-Hermite on a smooth integrand)
+    (relu's derivative is a step, on which Gauss-Hermite converges slowly: checked against the
+    ensemble mean only)."""
     x = _points(3, 4)
-    for name, fn, tol in (("erf", jax.scipy.special.erf, 1e-12), ("relu", lambda z: jnp.maximum(z, 0.0), 2e-2)):
-        closed = ntk_kernel(SingleLayer(width=3, d=3, activation=name), x)
-        quad = ntk_kernel(SingleLayer(width=3, d=3, activation=fn), x)
-        np.testing.assert_allclose(closed, quad, rtol=tol)
+    closed = ntk_kernel(SingleLayer(width=3, d=3, activation="erf"), x)
+    quad = ntk_kernel(SingleLayer(width=3, d=3, activation=jax.scipy.special.erf), x)
+    np.testing.assert_allclose(closed, quad, rtol=1e-12)
 
 
 def test_ntk_gpjax_kernel_equals_the_function():
@@ -118,8 +118,8 @@ def test_parametrizations_prior_in_function_space():
     assert_within_se(g2, se, arch.sb**2 + (k - arch.sb**2) / arch.width, None, sorted_unique(se.shape), what="muP G2")
     assert mup.lr_scale == 8.0 and ntk.lr_scale == 1.0
     tr = handlers.trace(handlers.seed(mup.prior, jax.random.key(6))).get_trace(x)  # the NumPyro model
-    sites = {k: v["value"] for k, v in tr.items() if v["type"] == "sample"}
-    np.testing.assert_allclose(tr["phi"]["value"], mup.apply(mup.from_theta(sites), x), rtol=1e-14)
+    omega = {k.removeprefix("omega_"): v["value"] for k, v in tr.items() if k.startswith("omega_")}
+    np.testing.assert_allclose(tr["phi"]["value"], mup.apply(omega, x), rtol=1e-14)
 
 
 def test_bad_input_names_the_argument():

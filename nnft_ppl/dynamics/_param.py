@@ -19,11 +19,13 @@ omega with theta = m_s * omega_s:
 
 from __future__ import annotations
 
+import functools
 import math
 
 import equinox as eqx
 import jax
 import jax.numpy as jnp
+import numpy as np
 import numpyro
 from jaxtyping import Array, Float
 from numpyro import handlers
@@ -45,10 +47,21 @@ def readout(arch: Architecture) -> tuple[str, int, str]:
     raise NNFTError(f"parametrization: 'mup' needs a readout layer of known width; {arch.name} has none")
 
 
+@functools.lru_cache(maxsize=64)
+def _site_std(arch: Architecture, dtype_name: str) -> dict[str, np.ndarray]:
+    with jax.ensure_compile_time_eval():  # concrete constants even when called under jit
+        tr = handlers.trace(handlers.seed(arch.prior, jax.random.key(0))).get_trace(None, jnp.dtype(dtype_name))
+        return {k: np.asarray(jnp.sqrt(v["fn"].variance)) for k, v in tr.items() if v["type"] == "sample"}
+
+
 def site_std(arch: Architecture, dtype=jnp.float64) -> Theta:
-    """The prior standard deviation of every parameter of `arch`, by site (shape of the site)."""
-    tr = handlers.trace(handlers.seed(arch.prior, jax.random.key(0))).get_trace(None, dtype)
-    return {k: jnp.sqrt(v["fn"].variance).astype(dtype) for k, v in tr.items() if v["type"] == "sample"}
+    """The prior standard deviation of every parameter of `arch`, by site (shape of the site);
+    computed once per architecture and dtype."""
+    try:
+        hash(arch)
+    except TypeError:  # an array-valued field: computed afresh
+        return {k: jnp.asarray(v, dtype) for k, v in _site_std.__wrapped__(arch, jnp.dtype(dtype).name).items()}
+    return {k: jnp.asarray(v, dtype) for k, v in _site_std(arch, jnp.dtype(dtype).name).items()}
 
 
 class Parametrized(eqx.Module):
@@ -123,9 +136,12 @@ class Parametrized(eqx.Module):
         return self.arch.apply(self.to_theta(omega), x)
 
     def prior(self, x=None, dtype=jnp.float64):
-        """NumPyro model: the architecture's own sample sites, and `phi` at `x` in this parametrisation."""
-        tr = handlers.trace(self.arch.prior).get_trace(None, dtype)
+        """NumPyro model: the trainable parameters as deterministic sites `omega_<site>` (drawn by the
+        architecture's own prior from one `numpyro.prng_key`), and `phi` at `x` in this parametrisation."""
+        with handlers.block():
+            omega = self.sample_theta(numpyro.prng_key(), dtype)
+        for k, v in omega.items():
+            numpyro.deterministic(f"omega_{k}", v)
         if x is None:
             return None
-        theta = {k: v["value"] for k, v in tr.items() if v["type"] == "sample"}
-        return numpyro.deterministic("phi", self.apply(self.from_theta(theta), jnp.asarray(self.points(x), dtype)))
+        return numpyro.deterministic("phi", self.apply(omega, jnp.asarray(self.points(x), dtype)))
