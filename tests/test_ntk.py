@@ -21,7 +21,7 @@ from nnft_ppl.gp import NTKKernel
 
 def _ensemble(model, m, seed=0):
     keys = jax.random.split(jax.random.key(seed), m)
-    return jax.vmap(lambda k: model.sample_theta(k, jnp.float64))(keys)
+    return jax.jit(jax.vmap(lambda k: model.sample_theta(k, jnp.float64)))(keys)
 
 
 def _points(d, p=3, seed=1):
@@ -39,7 +39,8 @@ def test_single_layer_closed_form_equals_jacobian_contraction():
     ):
         model = Parametrized(arch, par)
         theta = _ensemble(model, 3)
-        fast, ref = np.asarray(empirical_ntk(model, theta, x1, x2)), np.asarray(ntk_by_jacobian(model, theta, x1, x2))
+        fast = np.asarray(jax.jit(lambda t, m=model: empirical_ntk(m, t, x1, x2))(theta))
+        ref = np.asarray(jax.jit(lambda t, m=model: ntk_by_jacobian(m, t, x1, x2))(theta))
         assert fast.shape == (3, 4, 3)
         np.testing.assert_allclose(fast, ref, rtol=1e-13, atol=1e-14 * np.abs(ref).max())
 
@@ -49,7 +50,8 @@ def test_implicit_ntk_equals_jacobian_contraction():
     x = _points(1, 3)
     model = Parametrized(DeepMLP(width=6, depth=2), "mup")  # per-site learning-rate weights too
     theta = _ensemble(model, 2)
-    np.testing.assert_allclose(empirical_ntk(model, theta, x), ntk_by_jacobian(model, theta, x, x), rtol=1e-13)
+    fast = jax.jit(lambda t: empirical_ntk(model, t, x))(theta)
+    np.testing.assert_allclose(fast, jax.jit(lambda t: ntk_by_jacobian(model, t, x, x))(theta), rtol=1e-13)
 
 
 CASES = {  # (arch, networks): single-layer NTK means are exact at any width; DeepMLP's carry O(1/N)
@@ -70,7 +72,7 @@ def test_analytic_ntk_is_the_ensemble_mean(name, d):
     arch = make(d)
     x = _points(d)
     model = Parametrized(arch, "ntk")
-    emp = np.asarray(empirical_ntk(model, _ensemble(model, m, seed=3), x))
+    emp = np.asarray(jax.jit(lambda t: empirical_ntk(model, t, x))(_ensemble(model, m, seed=3)))
     top = np.sort(np.abs(emp.reshape(m, -1)).T, axis=1)[:, -keep_size(m) :]
     assert max_khat(top, m, 1.0) < 0.5
     se = emp.std(0, ddof=1) / np.sqrt(m)
