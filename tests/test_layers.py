@@ -27,6 +27,7 @@ FOUNDATION = {
     "stats",
     "_atomic",
     "_conventions",
+    "_x64",
 }
 #: layers 1..3; layer 4 is the recipes/CLI layer (recipes, cli, schemas and every `recipes.py`/`cli.py`)
 PACKAGES = {"architectures": 1, "ensemble": 2, "theory": 2, "gp": 3, "deform": 3, "symmetry": 3, "report": 3}
