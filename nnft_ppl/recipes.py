@@ -60,6 +60,7 @@ def recipe_kinds() -> dict[str, RecipeKind]:
     """Every registered recipe kind, by name."""
     # each runner module registers its kinds when imported
     from .deform.recipes import run_double_well, run_phi4  # noqa: F401
+    from .dynamics.recipes import run_training_dynamics  # noqa: F401
     from .gp.recipes import run_gp_fit, run_nn_vs_gp  # noqa: F401
     from .report.width_scaling import run as run_width_scaling  # noqa: F401
     from .symmetry.recipes import run_symmetry  # noqa: F401

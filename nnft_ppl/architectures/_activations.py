@@ -159,3 +159,52 @@ def gaussian_moment(fn: Callable, cov, budget: int = 200_000, with_error: bool =
 @lru_cache(maxsize=64)
 def _row_products(fn: Callable) -> Callable:
     return jax.jit(lambda z: jnp.prod(fn(z), axis=1))
+
+
+# ---- derivative duals: E[sigma'(u) sigma'(v)], the NTK's K-dot ------------------------------
+def _erf_derivative_dual(a, c, b):
+    # sigma' = (2/sqrt(pi)) exp(-z^2): a Gaussian integral in closed form
+    return (4.0 / jnp.pi) / jnp.sqrt((1.0 + 2.0 * a) * (1.0 + 2.0 * b) - 4.0 * c * c)
+
+
+def _relu_derivative_dual(a, c, b):
+    # arc-cosine kernel of order 0: P(u > 0, v > 0) = (pi - angle) / (2 pi)
+    ab = jnp.sqrt(a * b)
+    cos_t = jnp.clip(c / jnp.where(ab > 0, ab, 1.0), -1.0, 1.0)
+    return (jnp.pi - arccos(cos_t)) / (2.0 * jnp.pi)
+
+
+def _cos_derivative_dual(a, c, b):
+    # sigma' = -sin: E[sin u sin v]
+    return 0.5 * (jnp.exp(-0.5 * (a + b - 2 * c)) - jnp.exp(-0.5 * (a + b + 2 * c)))
+
+
+def _linear_derivative_dual(a, c, b):
+    return jnp.ones_like(a * c * b)
+
+
+#: closed-form derivative duals (a, c, b) -> E[sigma'(u) sigma'(v)], by activation name
+DERIVATIVE_DUALS: dict[str, Callable] = {
+    "erf": _erf_derivative_dual,
+    "relu": _relu_derivative_dual,
+    "cos": _cos_derivative_dual,
+    "exp": _exp_dual,  # exp' = exp
+    "linear": _linear_derivative_dual,
+}
+
+
+def derivative_activation(act: Activation) -> Activation:
+    """sigma' as an activation (elementwise `jax.grad`), with its closed-form dual where known:
+    the derivative dual E[sigma'(u) sigma'(v)] is then `gaussian_dual` / `elementwise_dual` of it."""
+    fn = jnp.vectorize(jax.grad(act.fn))
+    return Activation(f"d_{act.name}", fn, DERIVATIVE_DUALS.get(act.name) if _is_builtin(act) else None)
+
+
+def _is_builtin(act: Activation) -> bool:
+    return act.name in ACTIVATIONS and ACTIVATIONS[act.name] is act
+
+
+def elementwise_derivative_dual(act: Activation) -> Callable:
+    """(a, c, b) -> E[sigma'(u) sigma'(v)] elementwise (the NTK's K-dot): the closed form where there
+    is one, the same Gauss-Hermite quadrature as the dual applied to sigma' otherwise."""
+    return elementwise_dual(derivative_activation(act))

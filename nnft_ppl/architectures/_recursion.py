@@ -52,3 +52,22 @@ def serial_kernel(x1, x2, dual: Callable, sw, sb, depth: int) -> Float[Array, "P
     for _ in range(depth):
         state = dense(state, dual, sw, sb)
     return state.c
+
+
+def ntk_dense(state: KernelState, ntk, dual: Callable, ddual: Callable, sw, sb) -> tuple[KernelState, Array]:
+    """One hidden layer of the NTK recursion (NTK parametrisation, Jacot et al. 2018):
+    Theta' = K' + sw^2 Kdot(K) Theta, with Kdot = `ddual`, E[sigma'(u) sigma'(v)] under the
+    pre-activation state, and K' = `dense(state)`."""
+    kdot = ddual(state.a1[:, None], state.c, state.a2[None, :])
+    new = dense(state, dual, sw, sb)
+    return new, new.c + sw**2 * kdot * ntk
+
+
+def serial_ntk(x1, x2, dual: Callable, ddual: Callable, sw, sb, depth: int) -> Float[Array, "P1 P2"]:
+    """The infinite-width NTK of `depth` hidden layers: Theta^0 = K^0 (the input layer), then
+    `ntk_dense` `depth` times."""
+    state = input_layer(x1, x2, sw, sb)
+    ntk = state.c
+    for _ in range(depth):
+        state, ntk = ntk_dense(state, ntk, dual, ddual, sw, sb)
+    return ntk

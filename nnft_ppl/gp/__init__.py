@@ -2,6 +2,7 @@
 networks (NumPyro NUTS), side by side.
 
 - `NNGPKernel`: any zoo architecture's `nngp_kernel` as a GPJax kernel with trainable prior scales.
+- `NTKKernel`: the analytic infinite-width NTK (`nnft_ppl.dynamics.ntk_kernel`) the same way.
 - `fit_gp` / `GPFit`: marginal-likelihood fitting on standardised targets, predictions, exact
   leave-one-out; `SparseGPFit`: the sparse variational GP for n beyond memory.
 - `run_nuts`: the width-N network posterior as an ArviZ DataTree with diagnostics (readout
@@ -26,7 +27,7 @@ from ._compare import (
 )
 from ._data import RegressionData, check_xy, diabetes_bmi, input_grid, load_dataset, standardise, synthetic
 from ._fit import GPFit, GPWarning, build_model, exact_loo, safe_jitter
-from ._kernels import NNGPKernel, arch_from_kernel, relu_as_arccosine, scale_fields
+from ._kernels import NNGPKernel, NTKKernel, arch_from_kernel, relu_as_arccosine, scale_fields
 from ._optimise import available_memory, exact_gp_bytes, fit_gp, max_exact_n
 from ._sparse import SparseGPFit
 
@@ -36,6 +37,7 @@ __all__ = [
     "GPFit",
     "GPWarning",
     "NNGPKernel",
+    "NTKKernel",
     "RegressionData",
     "SparseGPFit",
     "arch_from_kernel",

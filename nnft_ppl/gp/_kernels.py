@@ -24,6 +24,7 @@ from jaxtyping import Array, Float
 
 from .._errors import NNFTError
 from ..architectures import Architecture, ReLUNet
+from ..dynamics import has_analytic_ntk, ntk_kernel
 
 
 def kernel_matrix(arch: Architecture, x1: Float[Array, "N D"], x2: Float[Array, "M D"]) -> Float[Array, "N M"]:
@@ -86,31 +87,54 @@ class NNGPKernel(AbstractKernel):
         """Current scale values as plain floats."""
         return {n: float(val(p)) for n, p in self.scales.items()}
 
+    def matrix(self, arch: Architecture, x1: Float[Array, "N D"], x2: Float[Array, "M D"]) -> Float[Array, "N M"]:
+        """The kernel's whole matrix for `arch` (subclasses choose the kernel: the NNGP's here)."""
+        return kernel_matrix(arch, x1, x2)
+
     def __call__(self, x: Float[Array, " D"], y: Float[Array, " D"]) -> Float[Array, ""]:
-        return self.arch.nngp_kernel(jnp.atleast_1d(x)[None, :], jnp.atleast_1d(y)[None, :])[0, 0]
+        return self.matrix(self.arch, jnp.atleast_1d(x)[None, :], jnp.atleast_1d(y)[None, :])[0, 0]
 
     # whole matrices in one call (`kernel_matrix`), never GPJax's per-pair vmap
     def cross_covariance(self, x: Float[Array, "N D"], y: Float[Array, "M D"]) -> Float[Array, "N M"]:
-        return kernel_matrix(self.arch, self.template.points(x, "x"), self.template.points(y, "y"))
+        return self.matrix(self.arch, self.template.points(x, "x"), self.template.points(y, "y"))
 
     def gram(self, x: Float[Array, "N D"]) -> lx.AbstractLinearOperator:
         x = self.template.points(x, "x")  # (N, D); 1-D inputs are N points when D = 1
         # exactly symmetric (the broadcast's rounding may differ between k_ij and k_ji by an
         # ulp); XLA fuses this, re-evaluating the elementwise kernel per read: cheap
         # (~1 ns an element) with the rational arcsin/arccos, 4x atan2 before
-        k = kernel_matrix(self.arch, x, x)
+        k = self.matrix(self.arch, x, x)
         k = 0.5 * (k + k.T)
         return lx.TaggedLinearOperator(lx.MatrixLinearOperator(k), lx.positive_semidefinite_tag)
 
     def diagonal(self, x: Float[Array, "N D"]) -> lx.AbstractLinearOperator:
         x = self.template.points(x, "x")
         arch = self.arch
-        diag = jax.vmap(lambda xi: arch.nngp_kernel(xi[None, :], xi[None, :])[0, 0])(x)
+        diag = jax.vmap(lambda xi: self.matrix(arch, xi[None, :], xi[None, :])[0, 0])(x)
         return lx.TaggedLinearOperator(lx.DiagonalLinearOperator(diag), lx.positive_semidefinite_tag)
 
     def with_arch(self, arch: Architecture) -> NNGPKernel:
         """A kernel for `arch` keeping this kernel's choice of trainable scales."""
         return NNGPKernel(arch, tuple(self.scales))
+
+
+class NTKKernel(NNGPKernel):
+    """The infinite-width neural tangent kernel of `arch` (NTK parametrisation,
+    `nnft_ppl.dynamics.ntk_kernel`) as a GPJax kernel with trainable prior scales: the NNGP
+    kernel's machinery with the NTK's matrix. Its GP posterior mean is the infinite-time
+    lazy-regime prediction of a trained ensemble (kernel regression with the NTK)."""
+
+    def __init__(self, arch: Architecture, trainable: tuple[str, ...] | None = None):
+        if isinstance(arch, Architecture) and not has_analytic_ntk(arch):
+            raise NNFTError(f"arch: no analytic NTK for {arch.name}; known for single-layer networks and DeepMLP")
+        super().__init__(arch, trainable)
+        self.name = f"NTK[{arch.name}]"
+
+    def matrix(self, arch, x1, x2):
+        return ntk_kernel(arch, x1, x2)
+
+    def with_arch(self, arch: Architecture) -> NTKKernel:
+        return NTKKernel(arch, tuple(self.scales))
 
 
 def arch_from_kernel(kernel: NNGPKernel) -> Architecture:

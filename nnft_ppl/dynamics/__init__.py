@@ -1,0 +1,31 @@
+"""Training dynamics: neural tangent kernels (empirical and analytic), parametrisations
+(standard, NTK, muP), ensembles trained at once, and the lazy (frozen-NTK) theory."""
+
+from ._fit import train_ensemble
+from ._lazy import frozen_ntk_dynamics, lazy_prediction
+from ._ntk import empirical_ntk, has_analytic_ntk, ntk_by_jacobian, ntk_fn, ntk_kernel
+from ._param import PARAMETRIZATIONS, Parametrized
+from ._record import correlators, field_moment_sums, ntk_summary
+from ._train import OPTIMIZERS, Record, Trainer, TrainState, ensemble_trainer, run
+
+__all__ = [
+    "OPTIMIZERS",
+    "PARAMETRIZATIONS",
+    "Parametrized",
+    "Record",
+    "TrainState",
+    "Trainer",
+    "correlators",
+    "empirical_ntk",
+    "ensemble_trainer",
+    "field_moment_sums",
+    "frozen_ntk_dynamics",
+    "has_analytic_ntk",
+    "lazy_prediction",
+    "ntk_by_jacobian",
+    "ntk_fn",
+    "ntk_kernel",
+    "ntk_summary",
+    "run",
+    "train_ensemble",
+]
