@@ -1,0 +1,25 @@
+"""Actions from ensembles: the couplings of S[phi] inferred from an ensemble's connected correlators
+(arXiv:2008.08601, arXiv:2307.03223): the local quartic coupling and its running with the cutoff,
+six-point predictions, with jackknife errors propagated through every step."""
+
+from ._correlators import Correlators, exact_correlators, from_sums, jackknife_cov, measure
+from ._integrals import check_cutoff, cutoff_quadrature, gaussian_vertex_integral, vertex_integrals
+from ._local import LocalCoupling, Running, expected_exponent, kernel_growth, local_coupling, running_coupling
+
+__all__ = [
+    "Correlators",
+    "LocalCoupling",
+    "Running",
+    "check_cutoff",
+    "cutoff_quadrature",
+    "exact_correlators",
+    "expected_exponent",
+    "from_sums",
+    "gaussian_vertex_integral",
+    "jackknife_cov",
+    "kernel_growth",
+    "local_coupling",
+    "measure",
+    "running_coupling",
+    "vertex_integrals",
+]
