@@ -81,9 +81,7 @@ def _exact_estimate(value: np.ndarray, n_blocks: int) -> Estimate:
 
 
 @float64
-def exact_correlators(
-    arch: Architecture, x: Float[Array, "P d"], orders=(4, 6), n_blocks: int = 8
-) -> Correlators:
+def exact_correlators(arch: Architecture, x: Float[Array, "P d"], orders=(4, 6), n_blocks: int = 8) -> Correlators:
     """The architecture's exact finite-width correlators (`nnft_ppl.theory`), as `Correlators` with
     zero-error replicas (needs the `ExactCumulants` capability)."""
     x = arch.check_points(x)

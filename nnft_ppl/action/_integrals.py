@@ -63,10 +63,24 @@ def cutoff_quadrature(x: np.ndarray, cutoff: float, n: int = 16, h: float = 0.5,
     return Quadrature(pts, wts, "composite gauss-legendre", ((-lam, lam),) * d, int(n))
 
 
+_BUCKET = 2048
+
+
+@float64
+def kernel_to(arch: Architecture, x: np.ndarray, z: np.ndarray) -> np.ndarray:
+    """K(x, z) as float64 (P, Q), z padded to a multiple of 2048 rows so that one kernel
+    compilation serves every cutoff and quadrature."""
+    q = z.shape[0]
+    size = _BUCKET * -(-q // _BUCKET)
+    zz = np.zeros((size, z.shape[1]))
+    zz[:q] = z
+    return np.asarray(arch.nngp_kernel(jnp.asarray(x), jnp.asarray(zz)), np.float64)[:, :q]
+
+
 @float64
 def vertex_integrals(arch: Architecture, x: np.ndarray, tuples: np.ndarray, quad: Quadrature) -> np.ndarray:
     """I_t = sum_q w_q prod_i K(x_{t_i}, z_q) for each index tuple t (rows of `tuples`): (T,)."""
-    kxz = np.asarray(arch.nngp_kernel(jnp.asarray(x), jnp.asarray(quad.points)), np.float64)  # (P, Q)
+    kxz = kernel_to(arch, x, quad.points)  # (P, Q)
     tuples = np.asarray(tuples, np.int64)
     out = np.empty(tuples.shape[0])
     for lo in range(0, tuples.shape[0], 256):

@@ -20,7 +20,7 @@ from .._x64 import float64
 from ..architectures import Architecture
 from ..stats import jackknife_se
 from ._correlators import Correlators, jackknife_cov
-from ._integrals import cutoff_quadrature, vertex_integrals
+from ._integrals import cutoff_quadrature, kernel_to, vertex_integrals
 
 
 class LocalCoupling(NamedTuple):
@@ -48,7 +48,9 @@ class LocalCoupling(NamedTuple):
     khat: float
 
     def summary(self) -> str:
-        test = "exact input" if np.isnan(self.chi2) else f"chi^2/dof = {self.chi2:.1f}/{self.dof} (p = {self.p_value:.2g})"
+        test = (
+            "exact input" if np.isnan(self.chi2) else f"chi^2/dof = {self.chi2:.1f}/{self.dof} (p = {self.p_value:.2g})"
+        )
         return (
             f"Lambda = {self.cutoff:g}: lam = {self.mean:.5g} ± {self.mean_se:.2g} over {len(self.lam)} tuples, "
             f"spread {100 * self.spread:.1f}%, constancy {test}"
@@ -130,7 +132,20 @@ def local_coupling(
     spread = float(np.std(lam) / abs(np.mean(lam))) if np.mean(lam) != 0 else float("nan")
     khat = float((corr.khat or {}).get(4, float("nan")))
     return LocalCoupling(
-        float(cutoff), tl, integral, lam, jackknife_se(reps), reps, mean, mean_se, mean_reps, chi2, dof, pval, spread, khat
+        float(cutoff),
+        tl,
+        integral,
+        lam,
+        jackknife_se(reps),
+        reps,
+        mean,
+        mean_se,
+        mean_reps,
+        chi2,
+        dof,
+        pval,
+        spread,
+        khat,
     )
 
 
@@ -174,8 +189,8 @@ def kernel_growth(arch: Architecture, x: np.ndarray, far: float = 1e6) -> float:
     x = arch.check_points(x)
     d = x.shape[1]
     zs = np.concatenate([np.eye(d), -np.eye(d)])
-    k1 = np.abs(np.asarray(arch.nngp_kernel(x, far * zs)))
-    k2 = np.abs(np.asarray(arch.nngp_kernel(x, 2 * far * zs)))
+    k = np.abs(kernel_to(arch, x, np.concatenate([far * zs, 2 * far * zs])))
+    k1, k2 = k[:, : 2 * d], k[:, 2 * d :]
     with np.errstate(divide="ignore", invalid="ignore"):
         p = np.log(k2 / k1) / np.log(2.0)
     p = np.where((k1 == 0) | (k2 == 0) | ~np.isfinite(p), -np.inf, p)
@@ -222,6 +237,13 @@ def running_coupling(
     i_hi = vertex_integrals(arch, xs, top.tuples, quad_hi)
     local = float(-np.mean(np.log(i_hi / top.integral)) / np.log(1.01))
     return Running(
-        cuts, cps, mean, np.array([c.mean_se for c in cps]), slope, se, (slope - tq * se, slope + tq * se), local,
+        cuts,
+        cps,
+        mean,
+        np.array([c.mean_se for c in cps]),
+        slope,
+        se,
+        (slope - tq * se, slope + tq * se),
+        local,
         expected_exponent(arch, xs),
     )
