@@ -30,7 +30,16 @@ FOUNDATION = {
     "_x64",
 }
 #: layers 1..3; layer 4 is the recipes/CLI layer (recipes, cli, schemas and every `recipes.py`/`cli.py`)
-PACKAGES = {"architectures": 1, "ensemble": 2, "theory": 2, "gp": 3, "deform": 3, "symmetry": 3, "report": 3, "action": 3}
+PACKAGES = {
+    "architectures": 1,
+    "ensemble": 2,
+    "theory": 2,
+    "gp": 3,
+    "deform": 3,
+    "symmetry": 3,
+    "report": 3,
+    "action": 3,
+}
 TOP = {"recipes", "cli", "_schema", "_recipe_legacy"}
 RUNNERS = {"report.width_scaling"}  # the width-scaling experiment's runner (registers a recipe kind)
 
