@@ -5,11 +5,13 @@ six-point predictions, with jackknife errors propagated through every step."""
 from ._correlators import Correlators, exact_correlators, from_sums, jackknife_cov, measure
 from ._integrals import check_cutoff, cutoff_quadrature, gaussian_vertex_integral, vertex_integrals
 from ._local import LocalCoupling, Running, expected_exponent, kernel_growth, local_coupling, running_coupling
+from ._sixpoint import SixPoint, six_point_prediction
 
 __all__ = [
     "Correlators",
     "LocalCoupling",
     "Running",
+    "SixPoint",
     "check_cutoff",
     "cutoff_quadrature",
     "exact_correlators",
@@ -21,5 +23,6 @@ __all__ = [
     "local_coupling",
     "measure",
     "running_coupling",
+    "six_point_prediction",
     "vertex_integrals",
 ]
