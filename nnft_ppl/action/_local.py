@@ -14,7 +14,7 @@ from typing import NamedTuple
 import numpy as np
 from scipy import stats as st
 
-from .._errors import NNFTError
+from .._errors import NNFTError, NNFTNumericalError
 from .._tensors import sorted_tuples
 from .._x64 import float64
 from ..architectures import Architecture
@@ -58,18 +58,14 @@ class LocalCoupling(NamedTuple):
 
 
 def default_tuples(n_points: int, n_blocks: int, exact: bool = False) -> np.ndarray:
-    """Every sorted 4-tuple of the points for exact input or when fewer than half the blocks, else
-    the tuples of four distinct points (the constancy test needs fewer tuples than jackknife blocks)."""
+    """Every sorted 4-tuple of the points for exact input or when fewer than a quarter of the jackknife
+    blocks; else B/4 of them, evenly spaced in `sorted_tuples` order (the constancy test's covariance is
+    estimated from B blocks, so it needs far fewer tuples than blocks)."""
     tl = np.asarray(sorted_tuples(n_points, 4), np.int64)
-    if exact or len(tl) < n_blocks // 2:
+    if exact or len(tl) <= n_blocks // 4:
         return tl
-    distinct = tl[np.all(np.diff(tl, axis=1) > 0, axis=1)]
-    if 0 < len(distinct) < n_blocks // 2:
-        return distinct
-    raise NNFTError(
-        f"tuples: {n_points} points give too many 4-tuples for a constancy test over {n_blocks} jackknife blocks; "
-        "pass fewer tuples (or more blocks)"
-    )
+    keep = np.unique(np.linspace(0, len(tl) - 1, max(2, n_blocks // 4)).round().astype(int))
+    return tl[keep]
 
 
 def check_tuples(tuples, n_points: int, order: int = 4) -> np.ndarray:
@@ -224,7 +220,10 @@ def running_coupling(
     mean = np.array([c.mean for c in cps])
     reps = np.stack([c.mean_replicas for c in cps], axis=1)  # (B, C)
     if np.any(mean == 0) or np.any(np.sign(reps) != np.sign(mean)):
-        raise NNFTError("correlators: the coupling changes sign within its errors; no power law can be fitted")
+        raise NNFTNumericalError(
+            "running_coupling: the GLS-mean coupling changes sign within its jackknife replicas (not resolved "
+            "from zero); no power law can be fitted: measure more networks"
+        )
     logx = np.log(cuts)
     slope = float(_ols_slope(logx, np.log(np.abs(mean))))
     slope_reps = _ols_slope(logx, np.log(np.abs(reps)))

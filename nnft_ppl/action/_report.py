@@ -90,7 +90,7 @@ def summary_table(results: dict, spec: dict) -> str:
     rows = [
         "# Running coupling and six-point prediction",
         "",
-        f"points x = {spec['points']['x']}, {spec['ensemble']['n_nets']} networks per architecture.",
+        f"points x = {spec['points']['x']}, {spec['sampling']['n_nets']} networks per architecture.",
         "",
         "| architecture | slope (95% CI) | local slope | expected | lam at Lambda6 | constancy chi2/dof (p) "
         "| G6: max abs z (threshold) | resolved | k-hat 4 / 6 |",

@@ -24,16 +24,16 @@ SCHEMA = Table(
     {
         "architectures": List(Arch(), min_len=1),
         "points": Table({"x": List(Float(), min_len=1)}, required=("x",)),
-        "ensemble": Table({"n_nets": Int(lo=64), "n_blocks": Int(lo=8)}, required=("n_nets",)),
+        "sampling": Table({"n_nets": Int(lo=64), "n_blocks": Int(lo=8)}, required=("n_nets",)),
         "running": Table(
             {"cutoff_min": Float(positive=True), "cutoff_max": Float(positive=True), "n_cutoffs": Int(lo=2)},
             required=("cutoff_min", "cutoff_max"),
         ),
         "six_point": Table({"cutoff": Float(positive=True)}, required=("cutoff",)),
     },
-    required=("architectures", "points", "ensemble", "running", "six_point"),
+    required=("architectures", "points", "sampling", "running", "six_point"),
 )
-SMALL = {"ensemble.n_nets": 20_000, "running.n_cutoffs": 4}
+SMALL = {"sampling.n_nets": 100_000, "running.n_cutoffs": 4}
 
 
 @register_recipe("running_coupling", schema=SCHEMA, small=SMALL, summary="local quartic coupling, its running, G6")
@@ -47,7 +47,7 @@ def run_running_coupling(spec: dict, out: Path, progress: bool = True) -> dict:
         raise NNFTError(f"running.cutoff_max ({hi:g}) must exceed running.cutoff_min ({lo:g})")
     cut6 = check_cutoff(six["cutoff"], x, "six_point.cutoff")
     cutoffs = np.geomspace(lo, hi, int(run_spec.get("n_cutoffs", 7)))
-    ens = spec["ensemble"]
+    ens = spec["sampling"]
     results = {}
     for i, a in enumerate(spec["architectures"]):
         arch = make_architecture(a["name"], **a.get("params", {}))
