@@ -3,17 +3,20 @@
 six-point predictions, with jackknife errors propagated through every step."""
 
 from ._correlators import Correlators, exact_correlators, from_sums, jackknife_cov, measure
+from ._engineer import Engineered, engineer
 from ._integrals import check_cutoff, cutoff_quadrature, gaussian_vertex_integral, vertex_integrals
 from ._local import LocalCoupling, Running, expected_exponent, kernel_growth, local_coupling, running_coupling
 from ._sixpoint import SixPoint, six_point_prediction
 
 __all__ = [
     "Correlators",
+    "Engineered",
     "LocalCoupling",
     "Running",
     "SixPoint",
     "check_cutoff",
     "cutoff_quadrature",
+    "engineer",
     "exact_correlators",
     "expected_exponent",
     "from_sums",
