@@ -16,7 +16,7 @@ X = np.array([-0.5, 0.1, 0.7])
 @pytest.fixture(scope="module")
 def cos_exact():
     arch = nn.CosNet(width=4)
-    return arch, A.exact_correlators(arch, X, orders=(4,))
+    return arch, A.exact_correlators(arch, X, orders=(4,), full=False)
 
 
 @pytest.mark.parametrize("name", ["CosNet", "GaussNet"])
@@ -24,7 +24,7 @@ def test_exact_coupling_equals_closed_form_integral(name, cos_exact):
     """From the exact G4c, lam_t through the quadrature pipeline equals -G4c_t / (closed-form erf
     integral) to 1e-8 (relative), at a small and a large cutoff."""
     arch, ex = cos_exact if name == "CosNet" else (nn.GaussNet(width=4), None)
-    ex = ex or A.exact_correlators(arch, X, orders=(4,))
+    ex = ex or A.exact_correlators(arch, X, orders=(4,), full=False)
     g4 = ex.connected[4].value
     idx = ex.index(4)
     for cutoff in (1.5, 300.0):
@@ -42,10 +42,10 @@ def cos_mc():
 
 def test_monte_carlo_coupling_within_se_of_closed_form(cos_mc):
     """lam_t from Monte Carlo G4c (jackknife replicas through the pipeline) within 4 SE (Bonferroni
-    over tuples) of the closed-form value; the GLS mean within 4 SE of the exact GLS-weighted mean."""
+    over tuples) of the closed-form value; the weighted mean within 4 SE of the exact values with the same weights."""
     arch, mc = cos_mc
     lc = A.local_coupling(mc, arch, 3.0)
-    ex = A.exact_correlators(arch, X, orders=(4,))
+    ex = A.exact_correlators(arch, X, orders=(4,), full=False)
     idx = ex.index(4)
     g4 = ex.connected[4].value[[idx[tuple(t)] for t in lc.tuples]]
     closed = -g4 / A.gaussian_vertex_integral(arch, X, lc.tuples, 3.0)
@@ -70,7 +70,7 @@ def test_running_slopes_match_dimensional_analysis(name, expected, cos_exact):
     largest cutoff are within 0.01 of the expectation (finite-Lambda corrections are O(max|x| / Lambda));
     on Lambda = 1..10 the ReLU slope is far from it (the fit is not just returning the expectation)."""
     arch, ex = cos_exact if name == "CosNet" else (nn.make_architecture(name, width=20), None)
-    ex = ex or A.exact_correlators(arch, X, orders=(4,))
+    ex = ex or A.exact_correlators(arch, X, orders=(4,), full=False)
     run = A.running_coupling(ex, arch, np.geomspace(1e3, 1e5, 5))
     assert run.expected == expected
     assert abs(run.slope - expected) < 0.01 and abs(run.local_slope - expected) < 0.01, run.summary()
@@ -80,14 +80,14 @@ def test_running_slopes_match_dimensional_analysis(name, expected, cos_exact):
 
 
 def test_running_from_monte_carlo_has_a_jackknife_ci(cos_mc):
-    """From Monte Carlo correlators the GLS-mean coupling runs with a jackknife CI; its slope is the
+    """From Monte Carlo correlators the weighted-mean coupling runs with a jackknife CI; its slope is the
     exact one within 4 SE + 1e-3 (the running of one tuple is the kernel integral's, so the error only
-    enters through the tuples' GLS weights)."""
+    enters through the tuples' weights)."""
     arch, mc = cos_mc
     run = A.running_coupling(mc, arch, [1.0, 2.0, 4.0, 8.0], tuples=[(0, 0, 2, 2), (0, 1, 1, 2), (0, 0, 0, 0)])
     lo, hi = run.slope_ci
     assert lo <= run.slope <= hi and np.all(run.mean_se > 0)
-    ex = A.running_coupling(A.exact_correlators(arch, X, orders=(4,)), arch, [1.0, 2.0, 4.0, 8.0])
+    ex = A.running_coupling(A.exact_correlators(arch, X, orders=(4,), full=False), arch, [1.0, 2.0, 4.0, 8.0])
     assert abs(run.slope - ex.slope) < 4 * run.slope_se + 0.05, (run.summary(), ex.summary())
 
 

@@ -201,7 +201,8 @@ def test_recipes_command_lists_each_recipe(capsys):
     lines = capsys.readouterr().out.strip().splitlines()
     names = sorted(p.stem for p in Path(str(R.recipes_folder())).glob("*.toml"))
     assert [ln.split()[0] for ln in lines] == names and all(len(ln.split()) > 2 for ln in lines)
-    assert set(R.recipe_kinds()) == {"width_scaling", "gp_fit", "nn_vs_gp", "deform_phi4", "double_well", "symmetry"}
+    kinds = {"width_scaling", "gp_fit", "nn_vs_gp", "deform_phi4", "double_well", "symmetry", "running_coupling"}
+    assert set(R.recipe_kinds()) == kinds
 
 
 def test_plot_functions_return_their_figure_and_take_ax():

@@ -81,17 +81,21 @@ def _exact_estimate(value: np.ndarray, n_blocks: int) -> Estimate:
 
 
 @float64
-def exact_correlators(arch: Architecture, x: Float[Array, "P d"], orders=(4, 6), n_blocks: int = 8) -> Correlators:
+def exact_correlators(
+    arch: Architecture, x: Float[Array, "P d"], orders=(4, 6), n_blocks: int = 8, full: bool = True
+) -> Correlators:
     """The architecture's exact finite-width correlators (`nnft_ppl.theory`), as `Correlators` with
-    zero-error replicas (needs the `ExactCumulants` capability)."""
+    zero-error replicas (needs the `ExactCumulants` capability); `full=False` skips the full moments
+    (the local coupling needs only the connected ones)."""
     x = arch.check_points(x)
     p = x.shape[0]
-    conn, full = {}, {}
+    conn, moments = {}, {}
     for r in (2, *orders):
         tl = np.asarray(sorted_tuples(p, r)).T
         conn[r] = _exact_estimate(np.asarray(exact_connected(arch, x, r))[tuple(tl)], n_blocks)
-        full[r] = _exact_estimate(np.asarray(exact_moment(arch, x, r))[tuple(tl)], n_blocks)
-    return Correlators(arch.name, arch.params(), x, conn, full, "exact")
+        if full:
+            moments[r] = _exact_estimate(np.asarray(exact_moment(arch, x, r))[tuple(tl)], n_blocks)
+    return Correlators(arch.name, arch.params(), x, conn, moments, "exact")
 
 
 def from_sums(arch: Architecture, x: Float[Array, "P d"], ms, orders=(4, 6), source: str = "network") -> Correlators:

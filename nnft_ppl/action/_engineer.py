@@ -17,7 +17,7 @@ from ._local import local_coupling
 
 
 class Engineered(NamedTuple):
-    """`arch`: the architecture with `param` = `value`; `achieved`: its exact GLS-mean (unweighted) local
+    """`arch`: the architecture with `param` = `value`; `achieved`: its exact mean (unweighted over tuples) local
     coupling at `cutoff`, `target` the requested one (they differ only by the rounding of an integer
     parameter such as the width)."""
 
@@ -30,7 +30,7 @@ class Engineered(NamedTuple):
 
 
 def _coupling(arch, x, cutoff, tuples) -> float:
-    return local_coupling(exact_correlators(arch, x, orders=(4,)), arch, cutoff, tuples=tuples).mean
+    return local_coupling(exact_correlators(arch, x, orders=(4,), full=False), arch, cutoff, tuples=tuples).mean
 
 
 def engineer(

@@ -27,10 +27,11 @@ class LocalCoupling(NamedTuple):
     """lam_t = G4c_t / (-I_t) per index tuple t at one cutoff, and the single coupling that fits them.
 
     `lam`/`lam_se`/`lam_replicas` per tuple (SEs zero for exact input); `integral` the I_t;
-    `mean`/`mean_se`/`mean_replicas`: the GLS mean over tuples (weights from the jackknife
-    covariance; unweighted for exact input); `chi2`/`dof`/`p_value`: Hotelling's test that every
-    lam_t equals one coupling (nan for exact input); `spread`: the tuples' relative standard
-    deviation; `khat`: the Pareto k-hat of the 4th-order summands (Monte Carlo input)."""
+    `mean`/`mean_se`/`mean_replicas`: the inverse-variance weighted mean over tuples (unweighted for
+    exact input; its SE by jackknife, so the tuples' correlation is accounted for);
+    `chi2`/`dof`/`p_value`: Hotelling's test that every lam_t equals one coupling (nan for exact
+    input); `spread`: the tuples' relative standard deviation; `khat`: the Pareto k-hat of the
+    4th-order summands (Monte Carlo input)."""
 
     cutoff: float
     tuples: np.ndarray
@@ -80,26 +81,28 @@ def check_tuples(tuples, n_points: int, order: int = 4) -> np.ndarray:
     return np.unique(t, axis=0)
 
 
-def _gls_mean(lam: np.ndarray, reps: np.ndarray, exact: bool):
-    """The GLS mean (weights from the jackknife covariance), its replicas and Hotelling's test."""
+def _wls_mean(lam: np.ndarray, reps: np.ndarray, exact: bool):
+    """The single coupling (inverse-variance weighted mean of the lam_t: positive weights, so it stays
+    within their range even where one coupling does not fit), its replicas, and Hotelling's test of
+    constancy (the generalised chi^2 of the lam_t about their GLS mean, jackknife covariance)."""
     t = lam.shape[0]
     b = reps.shape[0]
     if exact or t == 1:
         w = np.full(t, 1.0 / t)
         return float(w @ lam), reps @ w, float("nan"), t - 1, float("nan")
+    se2 = np.square(jackknife_se(reps))
+    w = (1.0 / se2) / np.sum(1.0 / se2)
     cov = jackknife_cov(reps)
     inv = np.linalg.pinv(cov, rcond=1e-12, hermitian=True)
     ones = np.ones(t)
-    w = inv @ ones / (ones @ inv @ ones)
-    mean = float(w @ lam)
-    r = lam - mean
+    r = lam - float(ones @ inv @ lam / (ones @ inv @ ones))
     chi2 = float(r @ inv @ r)
     dof = t - 1
     if dof >= b - 1:
         p = float("nan")
     else:  # Hotelling: chi2 (B - dof) / ((B - 1) dof) ~ F(dof, B - dof) for a covariance from B blocks
         p = float(st.f.sf(chi2 * (b - dof) / ((b - 1) * dof), dof, b - dof))
-    return mean, reps @ w, chi2, dof, p
+    return float(w @ lam), reps @ w, chi2, dof, p
 
 
 @float64
@@ -123,7 +126,7 @@ def local_coupling(
     cols = np.array([idx[tuple(t)] for t in tl])
     lam = -g4.value[cols] / integral
     reps = -g4.replicas[:, cols] / integral
-    mean, mean_reps, chi2, dof, pval = _gls_mean(lam, reps, corr.exact)
+    mean, mean_reps, chi2, dof, pval = _wls_mean(lam, reps, corr.exact)
     mean_se = float(jackknife_se(mean_reps))
     spread = float(np.std(lam) / abs(np.mean(lam))) if np.mean(lam) != 0 else float("nan")
     khat = float((corr.khat or {}).get(4, float("nan")))
@@ -209,7 +212,7 @@ def running_coupling(
     corr: Correlators, arch: Architecture, cutoffs, *, tuples=None, n_quad: int = 16, x=None
 ) -> Running:
     """The local coupling at every cutoff of `cutoffs` (> 0, increasing, all containing the points)
-    and the power law fitted to the GLS-mean coupling, with jackknife errors."""
+    and the power law fitted to the weighted-mean coupling, with jackknife errors."""
     try:
         cuts = np.asarray(cutoffs, np.float64).reshape(-1)
     except (TypeError, ValueError):
@@ -221,7 +224,7 @@ def running_coupling(
     reps = np.stack([c.mean_replicas for c in cps], axis=1)  # (B, C)
     if np.any(mean == 0) or np.any(np.sign(reps) != np.sign(mean)):
         raise NNFTNumericalError(
-            "running_coupling: the GLS-mean coupling changes sign within its jackknife replicas (not resolved "
+            "running_coupling: the weighted-mean coupling changes sign within its jackknife replicas (not resolved "
             "from zero); no power law can be fitted: measure more networks"
         )
     logx = np.log(cuts)

@@ -107,7 +107,7 @@ def summary_table(results: dict, spec: dict) -> str:
     rows += [
         "",
         "The running of one tuple's coupling is the kernel integral's (deterministic); Monte Carlo errors",
-        "enter the slope only through the tuples' GLS weights, so its CI is narrow. The six-point",
+        "enter the slope only through the tuples' inverse-variance weights, so its CI is narrow. The six-point",
         "prediction holds where max |z| is below the threshold; k-hat > 0.5 makes the SEs unreliable.",
         "",
     ]
