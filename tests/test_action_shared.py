@@ -44,7 +44,7 @@ def scan():
     out = {}
     for i, a in enumerate(ALPHAS):
         arch = nn.SharedScaleNet(width=10_000, alpha=a)
-        out[a] = (arch, ensemble_correlators(arch, X, 4_000, key=40 + i, max_order=4, chunk=2_000, progress=False))
+        out[a] = (arch, ensemble_correlators(arch, X, 6_000, key=40 + i, max_order=4, chunk=2_000, progress=False))
     return out
 
 
