@@ -14,7 +14,7 @@ from nnft_ppl.theory import exact_connected
 from tests.helpers import assert_within_se, sorted_unique
 
 X = np.array([-0.3, 0.4])
-ALPHAS = (0.0, 0.5, 1.0)
+ALPHAS = (0.0, 1.0)  # the alpha^2 shape is exact (tested deterministically); two ends resolve c2
 
 
 def _wick_pairs(k: np.ndarray) -> np.ndarray:
@@ -42,9 +42,9 @@ def test_exact_g4c_has_an_infinite_width_part_and_a_vanishing_one_over_n_part():
 def scan():
     """Network-level G4c at N = 10^4 for alpha in ALPHAS (independent keys)."""
     out = {}
-    for i, a in enumerate(ALPHAS):
+    for a, key in zip(ALPHAS, (40, 42), strict=True):
         arch = nn.SharedScaleNet(width=10_000, alpha=a)
-        out[a] = (arch, ensemble_correlators(arch, X, 6_000, key=40 + i, max_order=4, chunk=2_000, progress=False))
+        out[a] = (arch, ensemble_correlators(arch, X, 6_000, key=key, max_order=4, chunk=3_000, progress=False))
     return out
 
 
@@ -59,12 +59,13 @@ def test_g4c_at_large_width_matches_exact(scan):
 
 
 def test_g4c_grows_with_alpha_fitted_with_ci(scan):
-    """WLS fit of G4c(x1,x1,x2,x2) = c0 + c2 alpha^2 over the scan: c2 is resolved (> 4 SE from 0) and its
-    CI covers the exact coefficient (kappa4_CosNet(N) + K11 K22 + 2 K12^2) / 3."""
+    """WLS fit of G4c(x1,x1,x2,x2) = c0 + c2 alpha^2 over the scan (alpha = 0 and 1: the fit's CI is the
+    two ends' SEs): c2 is resolved (> 4 SE from 0) and its CI covers the exact coefficient
+    (kappa4_CosNet(N) + K11 K22 + 2 K12^2) / 3."""
     arch0 = scan[0.0][0]
     y = np.array([float(scan[a][1].G4c.values[0, 0, 1, 1]) for a in ALPHAS])
     s = np.array([float(scan[a][1].G4c_se.values[0, 0, 1, 1]) for a in ALPHAS])
-    design = np.stack([np.ones(3), np.square(ALPHAS)], axis=1) / s[:, None]
+    design = np.stack([np.ones(len(ALPHAS)), np.square(ALPHAS)], axis=1) / s[:, None]
     cov = np.linalg.inv(design.T @ design)
     c0, c2 = cov @ design.T @ (y / s)
     c2_se = float(np.sqrt(cov[1, 1]))

@@ -6,8 +6,9 @@ attaching the other four to the vertex:
 
     G6 - Wick6(K) = sum_{pairs (e,f)} K(x_e, x_f) G4c_loc(rest) + G6c,   G4c_loc = -lam I_rest(Lambda),
 
-with G6c = O(lam^2) (tree level, two vertices) neglected: the prediction holds where lam I is small
-and one local coupling describes G4c. Measured and predicted values share the ensemble's jackknife
+with G6c = O(lam^2) the tree level (two vertices joined by a propagator, `_loop.tree_six`), included
+by default (`tree=False` drops it): the prediction holds where lam I is small and one local coupling
+describes G4c. Measured and predicted values share the ensemble's jackknife
 blocks, so their difference is jackknifed replica by replica.
 """
 
@@ -27,6 +28,7 @@ from ..stats import jackknife_se, se_threshold
 from ._correlators import Correlators
 from ._integrals import cutoff_quadrature, kernel_to, vertex_integrals
 from ._local import LocalCoupling
+from ._loop import tree_six
 
 _PAIRS = tuple(itertools.combinations(range(6), 2))
 
@@ -89,10 +91,18 @@ def _pair_sum(k: np.ndarray, g4: np.ndarray, idx4: dict, tuples: np.ndarray) -> 
 
 @float64
 def six_point_prediction(
-    corr: Correlators, arch: Architecture, coupling: LocalCoupling, *, tuples=None, x=None, n_quad: int = 16
+    corr: Correlators,
+    arch: Architecture,
+    coupling: LocalCoupling,
+    *,
+    tuples=None,
+    x=None,
+    n_quad: int = 16,
+    tree: bool = True,
 ) -> SixPoint:
     """Predict G6 - Wick6(K) from the local coupling `coupling` (fitted on these correlators, at its
-    cutoff) and compare with the measured full G6 of `corr`, tuple by tuple in standard errors."""
+    cutoff; with `tree` its O(lam^2) tree-level G6c) and compare with the measured full G6 of `corr`,
+    tuple by tuple in standard errors."""
     xs = corr.check_against(arch, x)
     if not isinstance(coupling, LocalCoupling):
         raise NNFTError(f"coupling: expected a LocalCoupling, got {type(coupling).__name__}")
@@ -112,9 +122,14 @@ def six_point_prediction(
     meas, meas_r = g6.value[cols6] - wick, g6.replicas[:, cols6] - wick
     t4 = np.asarray(sorted_tuples(p, 4), np.int64)
     idx4 = corr.index(4)
-    integral = vertex_integrals(arch, xs, t4, cutoff_quadrature(xs, coupling.cutoff, n_quad))
+    quad = cutoff_quadrature(xs, coupling.cutoff, n_quad)
+    integral = vertex_integrals(arch, xs, t4, quad)
     pred = _pair_sum(k, -coupling.mean * integral, idx4, t6)
     pred_r = _pair_sum(k, -coupling.mean_replicas[:, None] * integral[None, :], idx4, t6)
+    if tree:
+        z = np.asarray(quad.points)
+        u6 = tree_six(kernel_to(arch, xs, z), kernel_to(arch, z, z), np.asarray(quad.weights), t6)
+        pred, pred_r = pred + coupling.mean**2 * u6, pred_r + np.square(coupling.mean_replicas)[:, None] * u6
     g4 = corr.connected_at(4)
     via, via_r = _pair_sum(k, g4.value, idx4, t6), _pair_sum(k, g4.replicas, idx4, t6)
     se_diff, se_via = jackknife_se(meas_r - pred_r), jackknife_se(meas_r - via_r)
