@@ -59,6 +59,7 @@ def register_recipe(kind: str, *, schema: Table | None = None, small: dict | Non
 def recipe_kinds() -> dict[str, RecipeKind]:
     """Every registered recipe kind, by name."""
     # each runner module registers its kinds when imported
+    from .action.recipes import run_running_coupling  # noqa: F401
     from .deform.recipes import run_double_well, run_phi4  # noqa: F401
     from .dynamics.recipes import run_training_dynamics  # noqa: F401
     from .gp.recipes import run_gp_fit, run_nn_vs_gp  # noqa: F401

@@ -201,7 +201,16 @@ def test_recipes_command_lists_each_recipe(capsys):
     lines = capsys.readouterr().out.strip().splitlines()
     names = sorted(p.stem for p in Path(str(R.recipes_folder())).glob("*.toml"))
     assert [ln.split()[0] for ln in lines] == names and all(len(ln.split()) > 2 for ln in lines)
-    kinds = {"width_scaling", "gp_fit", "nn_vs_gp", "deform_phi4", "double_well", "symmetry", "training_dynamics"}
+    kinds = {
+        "width_scaling",
+        "gp_fit",
+        "nn_vs_gp",
+        "deform_phi4",
+        "double_well",
+        "symmetry",
+        "training_dynamics",
+        "running_coupling",
+    }
     assert set(R.recipe_kinds()) == kinds
 
 

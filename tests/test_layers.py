@@ -34,6 +34,7 @@ FOUNDATION = {
 #: layers 1..3; layer 4 is the recipes/CLI layer (recipes, cli, schemas and every `recipes.py`/`cli.py`)
 PACKAGES = {"architectures": 1, "ensemble": 2, "theory": 2, "gp": 3, "deform": 3, "symmetry": 3, "report": 3}
 PACKAGES["dynamics"] = 3  # training dynamics: NTKs, parametrisations, trained ensembles (issue 14)
+PACKAGES["action"] = 3  # actions from ensembles (issue 15)
 PACKAGES["expressivity"] = 3  # trainable KANs and the UAT study (issue 14)
 TOP = {"recipes", "cli", "_schema", "_recipe_legacy", "_stages"}
 RUNNERS = {"report.width_scaling"}  # the width-scaling experiment's runner (registers a recipe kind)

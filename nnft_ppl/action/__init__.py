@@ -1,0 +1,41 @@
+"""Actions from ensembles: the couplings of S[phi] inferred from an ensemble's connected correlators
+(arXiv:2008.08601, arXiv:2307.03223): the local quartic coupling and its running with the cutoff,
+six-point predictions, with jackknife errors propagated through every step."""
+
+from ._amputate import Locality, Vertex, amputate, locality
+from ._correlators import Correlators, exact_correlators, from_sums, jackknife_cov, measure
+from ._engineer import Engineered, engineer
+from ._integrals import check_cutoff, cutoff_quadrature, gaussian_vertex_integral, vertex_integrals
+from ._local import LocalCoupling, Running, expected_exponent, kernel_growth, local_coupling, running_coupling
+from ._loop import Closure, Compared, close_loop, tree_six
+from ._sixpoint import SixPoint, six_point_prediction
+
+__all__ = [
+    "Locality",
+    "Vertex",
+    "amputate",
+    "locality",
+    "Closure",
+    "Compared",
+    "Correlators",
+    "close_loop",
+    "tree_six",
+    "Engineered",
+    "LocalCoupling",
+    "Running",
+    "SixPoint",
+    "check_cutoff",
+    "cutoff_quadrature",
+    "engineer",
+    "exact_correlators",
+    "expected_exponent",
+    "from_sums",
+    "gaussian_vertex_integral",
+    "jackknife_cov",
+    "kernel_growth",
+    "local_coupling",
+    "measure",
+    "running_coupling",
+    "six_point_prediction",
+    "vertex_integrals",
+]
