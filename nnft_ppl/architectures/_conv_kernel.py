@@ -12,13 +12,16 @@ a convolution layer is `_recursion.dense` (the activation's dual, weights and bi
 
 from __future__ import annotations
 
+import functools
 import itertools
 from collections.abc import Callable
 
+import jax
 import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array, Float, Int
 
+from ._activations import elementwise_dual, get_activation
 from ._recursion import KernelState, dense, input_layer
 
 
@@ -50,19 +53,25 @@ def conv_average(state: KernelState, taps: Int[np.ndarray, "k S"], p1: int, p2: 
     return KernelState(a1, acc.reshape(p1 * s, p2 * s), a2)
 
 
+@functools.partial(jax.jit, static_argnames=("spatial", "filter_size", "activation", "depth", "readout"))
 def conv_kernel(
     x1: Float[Array, "P1 S"],
     x2: Float[Array, "P2 S"],
-    taps: Int[np.ndarray, "k S"],
-    dual: Callable,
     sw,
     sb,
+    *,
+    spatial: tuple[int, ...],
+    filter_size: int,
+    activation: str | Callable,
     depth: int,
     readout: str,
 ) -> Float[Array, "P1 P2"]:
-    """NNGP kernel of `depth` convolution layers (each followed by the activation whose Gaussian
-    dual is `dual`) and a linear readout: global average pooling (`"gap"`: the mean over all
-    location pairs) or dense (`"dense"`: the mean over coincident locations)."""
+    """NNGP kernel of `depth` convolution layers on the grid `spatial` (each followed by
+    `activation`, through its Gaussian dual) and a linear readout: global average pooling
+    (`"gap"`: the mean over all location pairs) or dense (`"dense"`: the mean over coincident
+    locations). Compiled once per structure (the static arguments) and shapes."""
+    taps = tap_table(spatial, filter_size)
+    dual = elementwise_dual(get_activation(activation))
     p1, p2, s = x1.shape[0], x2.shape[0], x1.shape[1]
     state = input_layer(patches(x1, taps), patches(x2, taps), sw, sb)  # W0 ~ N(0, sw^2 / k), 1 channel in
     for _ in range(depth - 1):

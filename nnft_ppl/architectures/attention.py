@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import math
 from functools import lru_cache
 
@@ -122,9 +123,7 @@ class AttentionNet(Architecture):
         M = W^Q^T W^K / sqrt(key_dim) (`logit_rule`)."""
         return self._kernel_by_rule(x1, x2, *logit_rule(self.embed, self.key_dim))
 
-    def gaussian_logit_kernel(
-        self, x1: Float[Array, "P1 d"], x2: Float[Array, "P2 d"]
-    ) -> Float[Array, "P1 P2"]:
+    def gaussian_logit_kernel(self, x1: Float[Array, "P1 d"], x2: Float[Array, "P2 d"]) -> Float[Array, "P1 P2"]:
         """Hron et al.'s kernel (arXiv:2006.10540): the key_dim -> infinity limit of `nngp_kernel`,
         where M is Gaussian (scalar tokens only: M ~ N(0, sqk^4))."""
         if self.embed != 1:
@@ -132,17 +131,25 @@ class AttentionNet(Architecture):
         return self._kernel_by_rule(self.points(x1, "x1"), self.points(x2, "x2"), *logit_rule(1, 0))
 
     def _kernel_by_rule(self, x1, x2, m_unit, w):
-        e, t = self.embed, self.n_tokens
-        m = self.sqk**2 * jnp.asarray(m_unit)  # (N, e, e)
+        m = jnp.asarray(m_unit)
+        return _rule_kernel(
+            jnp.asarray(x1), jnp.asarray(x2), m, jnp.asarray(w, m.dtype), self.sqk, self.sw, self.sb, self.n_tokens
+        )
 
-        def pooled(x):
-            xt = jnp.asarray(x).reshape(x.shape[0], t, e)
-            logits = jnp.einsum("pia,nab,pjb->npij", xt, m, xt, precision=_HP)
-            abar = jax.nn.softmax(logits, axis=-1).mean(axis=2)
-            return jnp.einsum("npt,pte->npe", abar, xt, precision=_HP)
 
-        b1, b2 = pooled(x1), pooled(x2)
-        return self.sb**2 + (self.sw**2 / e) * jnp.einsum("n,npe,nqe->pq", jnp.asarray(w), b1, b2, precision=_HP)
+@functools.partial(jax.jit, static_argnames=("tokens",))
+def _rule_kernel(x1, x2, m_unit, w, sqk, sw, sb, tokens: int):
+    """sb^2 + (sw^2/e) sum_n w_n B_n(x1) . B_n(x2), logits x_i^T (sqk^2 M_n) x_j."""
+    e = x1.shape[1] // tokens
+    m = sqk**2 * m_unit  # (N, e, e)
+
+    def pooled(x):
+        xt = x.reshape(x.shape[0], tokens, e)
+        logits = jnp.einsum("pia,nab,pjb->npij", xt, m, xt, precision=_HP)
+        abar = jax.nn.softmax(logits, axis=-1).mean(axis=2)
+        return jnp.einsum("npt,pte->npe", abar, xt, precision=_HP)
+
+    return sb**2 + (sw**2 / e) * jnp.einsum("n,npe,nqe->pq", w, pooled(x1), pooled(x2), precision=_HP)
 
 
 def _pooled_attention(wq, wk, xt, key_dim: int):

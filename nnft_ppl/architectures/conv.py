@@ -14,7 +14,7 @@ from jaxtyping import Array, Float, PRNGKeyArray
 
 from .. import _validate as V
 from .._errors import NNFTError
-from ._activations import Activation, elementwise_dual, get_activation
+from ._activations import Activation, get_activation
 from ._base import Architecture, normal
 from ._conv_kernel import conv_kernel, patches, tap_table
 
@@ -140,13 +140,20 @@ class ConvNet(Architecture):
 
     def kernel(self, x1, x2):
         """The layer recursion over (point, location) pairs (`_conv_kernel.conv_kernel`)."""
-        dual = elementwise_dual(self.act)
-        return conv_kernel(jnp.asarray(x1), jnp.asarray(x2), self.taps, dual, self.sw, self.sb, self.depth, self.readout)
+        return conv_kernel(
+            jnp.asarray(x1),
+            jnp.asarray(x2),
+            self.sw,
+            self.sb,
+            spatial=self.spatial,
+            filter_size=self.filter_size,
+            activation=self.activation,
+            depth=self.depth,
+            readout=self.readout,
+        )
 
     # ---- an exact, faster sampler -----------------------------------------------------
-    def sample_fields(
-        self, keys: PRNGKeyArray, x: Float[Array, "P d"], dtype=jnp.float64
-    ) -> Float[Array, "M P"]:
+    def sample_fields(self, keys: PRNGKeyArray, x: Float[Array, "P d"], dtype=jnp.float64) -> Float[Array, "M P"]:
         """phi at `x` for one network per key. With more channels than (point, location) pairs
         the layers are drawn collapsed: given layer l, the C channels of layer l + 1 at the P S
         pairs are i.i.d. Gaussian with covariance sb^2 + sw^2/(C k) sum_t H_t H_t^T, drawn
