@@ -22,9 +22,9 @@ IU = np.triu_indices(3)
 #: mean relative deviation 0.003 +- 0.002 at C = 4 ... 0.006 +- 0.002 at C = 256), far below the
 #: SE here (~1% of K); depth 1 has none (i.i.d. channels)
 LARGE = {
-    "1d-gap-relu-depth2": dict(width=128, depth=2, d=4),
+    "1d-gap-relu-depth2": dict(width=64, depth=2, d=4),
     "2d-dense-erf-depth2": dict(
-        width=128, depth=2, d=4, shape=(2, 2), filter_size=2, readout="dense", activation="erf"
+        width=64, depth=2, d=4, shape=(2, 2), filter_size=2, readout="dense", activation="erf"
     ),
 }
 
@@ -82,11 +82,11 @@ def test_shift_invariance():
     def roll(z):
         return np.roll(z.reshape(-1, 2, 3), (1, 2), axis=(1, 2)).reshape(-1, 6)
 
-    gap = ConvNet(width=5, depth=2, d=6, shape=(2, 3))
+    gap = ConvNet(width=3, depth=2, d=6, shape=(2, 3))
     theta = gap.sample_theta(jax.random.key(1))
     np.testing.assert_allclose(gap.apply(theta, roll(x)), gap.apply(theta, x), rtol=1e-12, atol=1e-13)
     np.testing.assert_allclose(gap.nngp_kernel(roll(x), y), gap.nngp_kernel(x, y), rtol=1e-12)
-    dense = ConvNet(width=5, depth=2, d=6, shape=(2, 3), readout="dense")
+    dense = ConvNet(width=3, depth=2, d=6, shape=(2, 3), readout="dense")
     np.testing.assert_allclose(dense.nngp_kernel(roll(x), roll(y)), dense.nngp_kernel(x, y), rtol=1e-12)
     assert np.abs(np.asarray(dense.nngp_kernel(roll(x), y) - dense.nngp_kernel(x, y))).max() > 1e-3
 

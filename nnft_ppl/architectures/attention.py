@@ -68,6 +68,8 @@ class AttentionNet(Architecture):
         V.field_integer("d", self.d)
         V.field_integer("key_dim", self.key_dim)
         V.positive("sqk", self.sqk)
+        if not isinstance(self.sqk, jax.core.Tracer) and self.sqk > 1e50:
+            raise NNFTError(f"sqk = {self.sqk!r} is too large: the logits scale as sqk^2 (at most 1e50)")
         V.positive("sw", self.sw)
         V.positive("sb", self.sb)
         if self.tokens is not None:
