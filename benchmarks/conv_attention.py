@@ -41,15 +41,17 @@ def study(name, x, widths, n_nets, **params):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--nets", type=int, default=100_000)
+    ap.add_argument("--only", choices=["conv", "attention"], default=None)
     args = ap.parse_args()
     rng = np.random.default_rng(5)
-    x1 = rng.normal(size=(3, 4))
-    study("ConvNet", x1, [4, 16, 64, 256], args.nets, d=4, depth=2)
-    x2 = rng.normal(size=(3, 6))
-    study("ConvNet", x2, [4, 16, 64, 256], args.nets, d=6, shape=(2, 3), depth=2, readout="dense", activation="erf")
-    if "AttentionNet" in REGISTRY:
-        x3 = rng.normal(size=(3, 6))
-        study("AttentionNet", x3, [1, 4, 64], args.nets, d=6, tokens=3)
+    x1, x2, x3 = rng.normal(size=(3, 4)), rng.normal(size=(3, 6)), rng.normal(size=(3, 4))
+    if args.only != "attention":
+        study("ConvNet", x1, [4, 16, 64, 256], args.nets, d=4, depth=2)
+        conv2d = dict(d=6, shape=(2, 3), depth=2, readout="dense", activation="erf")
+        study("ConvNet", x2, [4, 16, 64], args.nets, **conv2d)
+    if args.only != "conv":
+        study("AttentionNet", x3, [1, 4, 64, 256], args.nets, d=4, tokens=2)
+        study("AttentionNet", x3, [1, 4, 64, 256], args.nets, d=4, key_dim=2, sqk=1.5)
 
 
 if __name__ == "__main__":
