@@ -119,6 +119,6 @@ def field_points(name: str, x, d: int):
         raise NNFTError(f"{name} has input dimension {arr.shape[1]} but the architecture has d = {d}")
     if not _traced(arr) and not np.all(np.isfinite(np.asarray(arr))):
         raise NNFTError(f"{name} must be finite; it contains NaN or inf")
-    if not _traced(arr) and arr.size and np.max(np.abs(np.asarray(arr))) > MAX_SCALE:
+    if not _traced(arr) and arr.size and np.max(np.abs(np.asarray(arr, np.float64))) > MAX_SCALE:
         raise NNFTError(f"{name} has entries over {MAX_SCALE:g} in magnitude (their squares overflow float64)")
     return arr

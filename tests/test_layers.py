@@ -20,6 +20,7 @@ ROOT = pathlib.Path(nnft_ppl.__file__).resolve().parent
 FOUNDATION = {
     "_errors",
     "_keys",
+    "_x64",
     "_validate",
     "_combinatorics",
     "_tensors",
@@ -29,9 +30,18 @@ FOUNDATION = {
     "_conventions",
 }
 #: layers 1..3; layer 4 is the recipes/CLI layer (recipes, cli, schemas and every `recipes.py`/`cli.py`)
-PACKAGES = {"architectures": 1, "ensemble": 2, "theory": 2, "gp": 3, "deform": 3, "symmetry": 3, "report": 3}
+PACKAGES = {
+    "architectures": 1,
+    "ensemble": 2,
+    "theory": 2,
+    "gp": 3,
+    "deform": 3,
+    "symmetry": 3,
+    "width_scaling": 3,
+    "report": 3,
+}
 TOP = {"recipes", "cli", "_schema", "_recipe_legacy"}
-RUNNERS = {"report.width_scaling"}  # the width-scaling experiment's runner (registers a recipe kind)
+RUNNERS = {"width_scaling.recipe"}  # the width-scaling experiment's runner (registers a recipe kind)
 
 
 def _name(path: pathlib.Path) -> str:

@@ -13,7 +13,7 @@ import pkgutil
 
 from .._errors import NNFTError
 from ._activations import ACTIVATIONS, Activation, get_activation
-from ._base import Architecture, ExactCumulants, IIDNeuronArchitecture
+from ._base import Architecture, ExactCumulants, IIDNeuronArchitecture, as_scale, default_float, scale_names
 from ._registry import REGISTRY
 from ._single_layer_base import AbstractSingleLayer
 
@@ -48,5 +48,8 @@ __all__ = [  # noqa: PLE0604  (the zoo's class names are derived from the regist
     "REGISTRY",
     "get_activation",
     "make_architecture",
+    "as_scale",
+    "default_float",
+    "scale_names",
     *ZOO_NAMES,
 ]

@@ -23,7 +23,7 @@ from gpjax.parameters import PositiveReal, val
 from jaxtyping import Array, Float
 
 from .._errors import NNFTError
-from ..architectures import Architecture, ReLUNet
+from ..architectures import Architecture, ReLUNet, scale_names
 
 
 def kernel_matrix(arch: Architecture, x1: Float[Array, "N D"], x2: Float[Array, "M D"]) -> Float[Array, "N M"]:
@@ -37,12 +37,8 @@ def _field_names(arch) -> list[str]:
 
 
 def scale_fields(arch: Architecture) -> tuple[str, ...]:
-    """The architecture's continuous prior scales: its float-valued fields, in declaration order."""
-    return tuple(
-        f
-        for f in arch.__dataclass_fields__
-        if isinstance(getattr(arch, f), float) and not isinstance(getattr(arch, f), bool)
-    )
+    """The architecture's continuous prior scales: its fields annotated `float`, in declaration order."""
+    return scale_names(arch)
 
 
 class NNGPKernel(AbstractKernel):
