@@ -16,6 +16,7 @@ import warnings
 
 import jax
 import numpy as np
+import pytest
 
 from nnft_ppl import ErfNet
 from nnft_ppl.ensemble import ensemble_correlators
@@ -103,3 +104,22 @@ def test_prior_draws_in_default_float():
     assert set(dtypes.values()) == {np.dtype("float32")}, dtypes
     tr = handlers.trace(handlers.seed(arch.prior, 0)).get_trace(np.asarray(X))
     assert {v["value"].dtype for k, v in tr.items() if v["type"] == "sample"} == {np.dtype("float64")}
+
+
+def test_warnings_still_point_at_the_callers_line():
+    """A warning issued with `stacklevel` for the caller of a wrapped entry point points at that
+    caller, not at the float64 wrapper."""
+    from nnft_ppl._x64 import float64
+
+    @float64
+    def entry():
+        warnings.warn("for the caller", UserWarning, stacklevel=2)
+        return 1
+
+    with pytest.warns(UserWarning, match="for the caller") as rec:
+        line = sys._getframe().f_lineno + 1
+        entry()
+    assert rec[0].filename == __file__ and rec[0].lineno == line
+    with jax.enable_x64(False), pytest.warns(UserWarning) as rec:
+        entry()
+    assert rec[0].filename == __file__

@@ -95,6 +95,12 @@ def _plain(v):
     return v
 
 
+def _scale_in_default_float(v):
+    if isinstance(v, jax.Array) and not isinstance(v, jax.core.Tracer) and v.weak_type and v.shape == ():
+        return jnp.asarray(float(v))
+    return v
+
+
 def _nonzero(b) -> bool:
     """`b > 0` for a scale that may be traced (a traced scale is taken as nonzero)."""
     return isinstance(b, jax.core.Tracer) or bool(np.asarray(b) > 0)
@@ -191,17 +197,25 @@ class Architecture(eqx.Module):
 
         `dtype=None` draws in JAX's default float: float32 in a user's float32 program, float64
         with `jax_enable_x64` (see `default_float`)."""
-        return self.model(None if x is None else self.points(x, "x"), default_float(dtype))
+        return self.in_default_float().model(None if x is None else self.points(x, "x"), default_float(dtype))
 
     def apply(self, theta: Theta, x: Float[Array, "P d"] | Float[Array, " P"]) -> Float[Array, " P"]:
         """phi_theta(x) for one parameter draw."""
-        return self.forward(theta, self.points(x, "x"))
+        return self.in_default_float().forward(theta, self.points(x, "x"))
 
     def nngp_kernel(
         self, x1: Float[Array, "P1 d"] | Float[Array, " P1"], x2: Float[Array, "P2 d"] | Float[Array, " P2"]
     ) -> Float[Array, "P1 P2"]:
         """The infinite-width two-point function K(x1, x2)."""
-        return self.kernel(self.points(x1, "x1"), self.points(x2, "x2"))
+        return self.in_default_float().kernel(self.points(x1, "x1"), self.points(x2, "x2"))
+
+    def in_default_float(self) -> Architecture:
+        """This architecture with its scales in JAX's default float: itself with `jax_enable_x64` on;
+        in 32-bit mode, the scales as weakly typed float32 (so that a user's float32 program does not
+        meet float64 values and JAX's truncation warnings). Traced scales are left as they are."""
+        if jax.config.jax_enable_x64:
+            return self
+        return jax.tree_util.tree_map(_scale_in_default_float, self)
 
     def g2_correction(self, x: Float[Array, "P d"]) -> np.ndarray:
         """Finite-width G2 minus `nngp_kernel` at points x, to the order known: zero where G2 is
