@@ -175,7 +175,7 @@ def _fit_exact(arch, xa, z, noise, fit_noise, trainable, optimizer, num_iters, l
         if not failed:
             model, post = fitted, fitted_post
         notes += _step_checks(model0, fitted, neg_mll, data, failed)
-    return GPFit(model, xa, z, history, notes, post)
+    return GPFit(model, x=xa, y=z, history=history, notes=notes, _post=post)
 
 
 def _fit_sparse_checked(arch, xa, z, noise_z, optimizer, num_inducing, *, fit_noise, trainable, num_iters, jitter):
