@@ -209,6 +209,11 @@ class Architecture(eqx.Module):
         """The infinite-width two-point function K(x1, x2)."""
         return self.in_default_float().kernel(self.points(x1, "x1"), self.points(x2, "x2"))
 
+    def with_float_scales(self) -> Architecture:
+        """This architecture with its (concrete) scales as Python floats: for a static field, e.g. a
+        template in `NNGPKernel` (JAX arrays there would be hashed by value and warned about)."""
+        return jax.tree_util.tree_map(_plain, self)
+
     def in_default_float(self) -> Architecture:
         """This architecture with its scales in JAX's default float: itself with `jax_enable_x64` on;
         in 32-bit mode, the scales as weakly typed float32 (so that a user's float32 program does not

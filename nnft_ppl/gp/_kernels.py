@@ -60,7 +60,7 @@ class NNGPKernel(AbstractKernel):
         unknown = set(trainable) - set(names)
         if unknown:
             raise NNFTError(f"trainable: {sorted(unknown)} are not float scales of {arch.name}; known: {list(names)}")
-        self.template = arch
+        self.template = arch.with_float_scales()  # a static field: plain floats, not arrays
         self.scales = {n: PositiveReal(jnp.asarray(getattr(arch, n), jnp.float64)) for n in trainable}
         self.name = f"NNGP[{arch.name}]"
         super().__init__(n_dims=arch.d)
