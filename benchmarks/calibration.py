@@ -32,7 +32,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import nuts_se_calibration as nsc  # noqa: E402
 
-from nnft_ppl.report._calibration import calibrate_ensemble, zoo_entries  # noqa: E402
+from nnft_ppl.width_scaling._calibration import calibrate_ensemble, zoo_entries  # noqa: E402
 
 X = np.array([-0.5, 0.5])
 
@@ -82,7 +82,7 @@ def mcmc_study(a) -> list[dict]:
     )
     print(f"NUTS: {a.mcmc_replicas} replicas x 8 chains in {time.perf_counter() - t0:.0f} s", flush=True)
     phi = np.asarray(run.samples["phi"]).reshape((a.mcmc_replicas, 8) + run.samples["phi"].shape[1:])
-    estimators = {"G2": (lambda p: D.moments(p, 2), 2), "G4c": (D.connected4, 4)}
+    estimators = {"G2": (lambda p: D.mcmc_moments(p, 2), 2), "G4c": (D.connected4, 4)}
     per_rep = [nsc.replica_z(rep, arch, estimators) for rep in phi]
     rows = []
     for name in estimators:

@@ -105,7 +105,7 @@ def main(argv=None) -> int:
         f"divergences {int(run.sample_stats['diverging'].sum())}"
     )
     phi = run.samples["phi"].reshape((a.replicas, a.chains) + run.samples["phi"].shape[1:])
-    estimators = {"G2 (moments)": (lambda p: D.moments(p, 2), 2), "G4c (connected4)": (D.connected4, 4)}
+    estimators = {"G2 (moments)": (lambda p: D.mcmc_moments(p, 2), 2), "G4c (connected4)": (D.connected4, 4)}
     res = {k: [] for k in estimators}
     for rep in phi:
         for k, v in replica_z(rep, arch, estimators).items():

@@ -1,20 +1,17 @@
 """nnft_ppl: neural-network field theory as a probabilistic-programming model zoo.
 
-Importing the package enables float64 in JAX (accumulation and tests are float64;
-fast paths ask for float32 explicitly).
+Importing the package changes no global JAX setting: the public entry points that accumulate
+or compare in float64 scope 64-bit types to their own call (`nnft_ppl._x64.float64`), fast
+paths ask for float32 explicitly, and an architecture's `prior` draws in JAX's default float.
 """
 
 from __future__ import annotations
 
-import jax
-
-jax.config.update("jax_enable_x64", True)
-
-from . import architectures as _architectures  # noqa: E402
-from ._errors import NNFTError, NNFTNumericalError  # noqa: E402
-from ._keys import as_dtype, as_key  # noqa: E402
-from ._tails import khat_flag  # noqa: E402
-from .architectures import (  # noqa: E402
+from . import architectures as _architectures
+from ._errors import NNFTError, NNFTNumericalError
+from ._keys import as_dtype, as_key
+from ._tails import khat_flag
+from .architectures import (
     REGISTRY,
     Architecture,
     ExactCumulants,

@@ -7,6 +7,9 @@ Both raise `NNFTError` naming the argument.
 
 from __future__ import annotations
 
+import warnings
+from pathlib import Path
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -46,3 +49,31 @@ def as_dtype(dtype, name: str = "dtype", allowed=FLOAT_DTYPES) -> np.dtype:
         names = " or ".join(repr(str(a)) for a in allowed)
         raise NNFTError(f"{name}: must be {names} (a string, NumPy or jnp dtype), got {dtype!r}")
     return dt
+
+
+_PACKAGE_DIR = str(Path(__file__).resolve().parent)
+
+
+def rng_key_arg(rng_key, old_kwargs: dict, where: str) -> jax.Array:
+    """NumPyro's spelling `rng_key` (an int seed or a JAX key, see `as_key`) with the former
+    keyword `key=` still accepted for one release: popped from `old_kwargs` with a
+    `DeprecationWarning` that points at the first frame outside nnft_ppl (the user's call)."""
+    if "key" in old_kwargs:
+        old = old_kwargs.pop("key")
+        if rng_key is not None:
+            raise NNFTError(f"{where}: pass rng_key only (key= is its deprecated former name)")
+        warnings.warn(
+            f"{where}(key=...) is deprecated; use rng_key= (an int seed or a JAX key)",
+            DeprecationWarning,
+            skip_file_prefixes=(_PACKAGE_DIR,),
+        )
+        rng_key = old
+    if rng_key is None:
+        raise NNFTError(f"rng_key: {where} needs a random key (an int seed or a JAX key)")
+    return as_key(rng_key, "rng_key")
+
+
+def no_extra_arguments(kwargs: dict, where: str) -> None:
+    """Refuse keyword arguments left after the deprecated ones were taken (as Python would)."""
+    if kwargs:
+        raise TypeError(f"{where}() got unexpected keyword argument(s) {sorted(kwargs)}")

@@ -10,6 +10,8 @@ import argparse
 import sys
 from pathlib import Path
 
+import jax
+
 from ._errors import NNFTError
 from .symmetry.cli import add_parser as add_symmetry_parser
 
@@ -119,7 +121,8 @@ def main(argv=None) -> int:
 
     enable_compilation_cache()  # the program's choice, never a library import's
     try:
-        return a.fn(a)
+        with jax.enable_x64(True):  # the program computes in float64 (scoped: main() may be called in-process)
+            return a.fn(a)
     except NNFTError as e:
         print(f"nnft: error: {e}", file=sys.stderr)
         return 2

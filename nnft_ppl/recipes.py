@@ -18,6 +18,7 @@ from pathlib import Path
 from ._atomic import report_folder
 from ._errors import NNFTError
 from ._schema import Int, Str, Table
+from ._x64 import float64
 
 _ROOT = Path(__file__).resolve().parent.parent
 #: keys every recipe may have
@@ -63,8 +64,8 @@ def recipe_kinds() -> dict[str, RecipeKind]:
     from .deform.recipes import run_double_well, run_phi4  # noqa: F401
     from .dynamics.recipes import run_training_dynamics  # noqa: F401
     from .gp.recipes import run_gp_fit, run_nn_vs_gp  # noqa: F401
-    from .report.width_scaling import run as run_width_scaling  # noqa: F401
     from .symmetry.recipes import run_symmetry  # noqa: F401
+    from .width_scaling.recipe import run as run_width_scaling  # noqa: F401
 
     return dict(_KINDS)
 
@@ -214,6 +215,7 @@ def load_recipe(path, overrides=(), small: bool = False) -> dict:
         raise NNFTError(f"recipe {name}: {e}") from None
 
 
+@float64
 def run_recipe(
     path,
     out,

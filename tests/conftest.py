@@ -1,4 +1,8 @@
-"""Test configuration: headless plots, small notebook sizes, float64."""
+"""Test configuration: headless plots, small notebook sizes, float64.
+
+The tests run in float64: this enables `jax_enable_x64` for the whole test process (importing
+`nnft_ppl` does not; the library scopes float64 to its own entry points, and
+tests/test_x64.py checks that in a fresh subprocess)."""
 
 from __future__ import annotations
 
@@ -12,10 +16,13 @@ os.environ.setdefault("NNFT_SMALL", "1")
 if "xla_backend_optimization_level" not in os.environ.get("XLA_FLAGS", ""):
     os.environ["XLA_FLAGS"] = (os.environ.get("XLA_FLAGS", "") + " --xla_backend_optimization_level=0").strip()
 
+import jax  # noqa: E402
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
-import nnft_ppl  # noqa: E402,F401  (enables float64)
+jax.config.update("jax_enable_x64", True)
+
+import nnft_ppl  # noqa: E402,F401
 
 
 @pytest.fixture

@@ -10,7 +10,7 @@ import pytest
 
 from nnft_ppl._tails import max_khat
 from nnft_ppl.ensemble import ensemble_correlators
-from nnft_ppl.report._calibration import block_moment_sums, calibrate_ensemble, zoo_entries
+from nnft_ppl.width_scaling._calibration import block_moment_sums, calibrate_ensemble, zoo_entries
 
 X = np.array([-0.5, 0.5])
 N_SEEDS, N_PER_SEED, N_BLOCKS, WIDTH = 300, 4096, 32, 3

@@ -36,7 +36,7 @@ def test_float32_nuts_vectorized_reproduces_kernel():
     assert jnp.zeros(1).dtype == jnp.float64  # the run left x64 on
     diag = D.diagnose(D.to_datatree(run))
     assert diag.rhat_max <= 1.01 and diag.divergences == 0, diag
-    g2 = D.moments(run.samples["phi"], 2)
+    g2 = D.mcmc_moments(run.samples["phi"], 2)
     k = np.asarray(arch.nngp_kernel(X, X))
     idx = D.unique_entries(X.shape[0], 2)
     z = np.abs((g2.value - k) / g2.se)[idx]

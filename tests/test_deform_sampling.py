@@ -4,6 +4,7 @@ Bonferroni-corrected over the distinct tensor entries compared)."""
 import jax
 import numpy as np
 import pytest
+import xarray as xr
 from arviz_conventions import check_tree
 from scipy.stats import norm
 
@@ -62,12 +63,13 @@ def phi4_run():
     return arch, quad, model, runs
 
 
-def test_free_theory_reproduces_prior(free_run):
+def test_free_theory_reproduces_prior(free_run, tmp_path):
     arch, model, run = free_run
+    _check_recipe_tree(run, tmp_path)
     diag = _gate(run)
     assert diag.rhat_max <= 1.01 and diag.divergences == 0, diag
     phi = run.samples["phi"]
-    g2 = D.moments(phi, 2)
+    g2 = D.mcmc_moments(phi, 2)
     z2, n2 = _max_z(g2, np.asarray(arch.nngp_kernel(X, X)), 2)
     assert z2 < se_threshold(n2, 3.0), z2
     g4 = D.connected4(phi)
@@ -77,6 +79,18 @@ def test_free_theory_reproduces_prior(free_run):
     # the comparison has power: dropping the exact finite-width G4c would be a > 3 SE shift
     assert exact[1, 1, 1, 1] > 3.0 * g4.se[1, 1, 1, 1]
     _check_schwinger_dyson_free(arch, model, run)
+
+
+def _check_recipe_tree(run, tmp_path):
+    """The deform recipes' merged results.nc, as the double-well recipe writes it (`double_well_tree`,
+    `save`) and read back, follows ArviZ's conventions (group per run, sample_stats, dims, attrs)."""
+    from nnft_ppl.deform.recipes import double_well_tree
+
+    tree, _ = double_well_tree(run)
+    D.save(tree, tmp_path / "results.nc")
+    back = xr.open_datatree(tmp_path / "results.nc", engine="h5netcdf")
+    check_tree(back, plots=False)
+    assert set(back.children) == {"double_well"} and back.attrs["architecture"] == "CosNet"
 
 
 def _check_schwinger_dyson_free(arch, model, run):
@@ -151,7 +165,7 @@ def _check_first_order(arch, quad, run):
     lam = 0.5
     phi = run.samples["phi"]
     k = np.asarray(arch.nngp_kernel(X, X))
-    g2 = D.moments(phi, 2)
+    g2 = D.mcmc_moments(phi, 2)
     z2, n2 = _max_z(g2, k + D.first_order_dg2(arch, lam, quad, X), 2)
     assert z2 < se_threshold(n2, 3.0), z2
     # one scalar with the most power: the point-averaged <phi^2>; agrees with first order within 3 SE ...
@@ -170,7 +184,7 @@ def _check_odd_zero(run):
     """phi^4 leaves the odd correlators at zero within errors."""
     phi = run.samples["phi"]
     for order in (1, 3):
-        est = D.moments(phi, order)
+        est = D.mcmc_moments(phi, order)
         idx = D.unique_entries(X.shape[0], order)
         z = np.abs(est.value / est.se)[idx]
         assert z.max() < se_threshold(z.size, 3.0), (order, z)

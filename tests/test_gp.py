@@ -249,7 +249,7 @@ def test_fit_factorises_once_and_does_not_retrace():
     assert [f._cache_size() for f in jitted] == sizes
     assert g2.posterior() is not post
     # a GPFit built by hand conditions lazily
-    g3 = _fit.GPFit(g.model, g.x, g.y, g.history, y_mean=g.y_mean, y_scale=g.y_scale)
+    g3 = _fit.GPFit(g.model, x=g.x, y=g.y, history=g.history, y_mean=g.y_mean, y_scale=g.y_scale)
     assert g3.log_marginal_likelihood == pytest.approx(g.log_marginal_likelihood, rel=1e-14)
 
 

@@ -20,6 +20,7 @@ ROOT = pathlib.Path(nnft_ppl.__file__).resolve().parent
 FOUNDATION = {
     "_errors",
     "_keys",
+    "_x64",
     "_validate",
     "_combinatorics",
     "_tensors",
@@ -28,16 +29,24 @@ FOUNDATION = {
     "_atomic",
     "_conventions",
     "_cache",
-    "_x64",
     "_distributed",
 }
 #: layers 1..3; layer 4 is the recipes/CLI layer (recipes, cli, schemas and every `recipes.py`/`cli.py`)
-PACKAGES = {"architectures": 1, "ensemble": 2, "theory": 2, "gp": 3, "deform": 3, "symmetry": 3, "report": 3}
-PACKAGES["dynamics"] = 3  # training dynamics: NTKs, parametrisations, trained ensembles (issue 14)
-PACKAGES["action"] = 3  # actions from ensembles (issue 15)
-PACKAGES["expressivity"] = 3  # trainable KANs and the UAT study (issue 14)
+PACKAGES = {
+    "architectures": 1,
+    "ensemble": 2,
+    "theory": 2,
+    "gp": 3,
+    "deform": 3,
+    "symmetry": 3,
+    "width_scaling": 3,
+    "report": 3,
+    "dynamics": 3,  # training dynamics: NTKs, parametrisations, trained ensembles (issue 14)
+    "action": 3,  # actions from ensembles (issue 15)
+    "expressivity": 3,  # trainable KANs and the UAT study (issue 14)
+}
 TOP = {"recipes", "cli", "_schema", "_recipe_legacy", "_stages"}
-RUNNERS = {"report.width_scaling"}  # the width-scaling experiment's runner (registers a recipe kind)
+RUNNERS = {"width_scaling.recipe"}  # the width-scaling experiment's runner (registers a recipe kind)
 
 
 def _name(path: pathlib.Path) -> str:

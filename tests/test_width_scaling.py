@@ -11,9 +11,9 @@ import pytest
 import xarray as xr
 from matplotlib.figure import Figure
 
-from nnft_ppl.report import fit_slopes, neuron_checks, plot_g2, plot_scaling, width_scaling
-from nnft_ppl.report._summary import summary_markdown, write_results
 from nnft_ppl.stats import se_threshold
+from nnft_ppl.width_scaling import fit_slopes, neuron_checks, plot_g2, plot_scaling, width_scaling
+from nnft_ppl.width_scaling._summary import summary_markdown, write_results
 
 RELU_X = np.array([0.2, 0.4, 0.6, 0.8, 1.0, 1.2])
 ERF_X = np.array([-1.0, -0.6, -0.2, 0.2, 0.6, 1.0])

@@ -13,7 +13,15 @@ import pkgutil
 
 from .._errors import NNFTError
 from ._activations import ACTIVATIONS, Activation, get_activation
-from ._base import Architecture, ExactCumulants, IIDNeuronArchitecture, LinearReadout
+from ._base import (
+    Architecture,
+    ExactCumulants,
+    IIDNeuronArchitecture,
+    LinearReadout,
+    as_scale,
+    default_float,
+    scale_names,
+)
 from ._four_point import LeadingOrderCumulants
 from ._registry import REGISTRY
 from ._single_layer_base import AbstractSingleLayer
@@ -53,5 +61,8 @@ __all__ = [  # noqa: PLE0604  (the zoo's class names are derived from the regist
     "VectorOutput",
     "get_activation",
     "make_architecture",
+    "as_scale",
+    "default_float",
+    "scale_names",
     *ZOO_NAMES,
 ]

@@ -35,6 +35,78 @@ from .._validate import points as _check_points
 Theta = dict[str, Array]
 
 
+def default_float(dtype=None) -> np.dtype:
+    """`dtype`, or JAX's default float where it is `None`: float64 with `jax_enable_x64` on (inside
+    the library's float64 entry points, the CLI and the tests), float32 otherwise (a user's own
+    float32 NumPyro model draws in float32, with no truncation warning)."""
+    if dtype is None:
+        return np.dtype(jax.dtypes.canonicalize_dtype(jnp.float64))
+    return np.dtype(dtype)
+
+
+def as_scale(value):
+    """A prior scale as a weakly typed float64 0-d JAX array: a leaf that `jax.grad` and
+    `eqx.filter_grad` reach, exact to float64 whatever the caller's `jax_enable_x64`, and weakly
+    typed so that it promotes like a Python float (a float32 computation stays float32).
+    Traced values pass through; anything that is not a real number is left for the field's
+    check to reject with `NNFTError`."""
+    if isinstance(value, jax.core.Tracer) or isinstance(value, (bool, np.bool_)):
+        return value
+    if isinstance(value, (jax.Array, np.ndarray)) and np.shape(value) != ():
+        return value
+    try:
+        v = float(value)
+    except (TypeError, ValueError):
+        return value
+    with jax.enable_x64(True):
+        return jnp.asarray(v)
+
+
+def _scale_fields_to_arrays(cls) -> None:
+    """Every field of `cls` annotated `float` (its own, with a float default or none) becomes a
+    scale: stored through `as_scale`. Runs before the dataclass is made (`__init_subclass__`)."""
+    own = cls.__dict__.get("__annotations__", {})
+    names = []
+    for name, ann in own.items():
+        if ann not in ("float", float):
+            continue
+        default = cls.__dict__.get(name, dataclasses.MISSING)
+        if isinstance(default, (int, float)) and not isinstance(default, bool):
+            setattr(cls, name, eqx.field(default=float(default), converter=as_scale))
+        elif default is dataclasses.MISSING:
+            setattr(cls, name, eqx.field(converter=as_scale))
+        else:
+            continue
+        names.append(name)
+    inherited = tuple(n for b in cls.__mro__[1:] for n in b.__dict__.get("_scale_names", ()))
+    cls._scale_names = tuple(dict.fromkeys((*inherited, *names)))
+
+
+def scale_names(arch) -> tuple[str, ...]:
+    """The architecture's (or class's) continuous prior scales: its fields annotated `float`, in
+    declaration order (stored as float64 array leaves, see `as_scale`)."""
+    order = [f.name for f in dataclasses.fields(arch)]
+    return tuple(n for n in order if n in type(arch)._scale_names or n in getattr(arch, "_scale_names", ()))
+
+
+def _plain(v):
+    """A field value as a plain Python value (0-d arrays as floats) for hashing and metadata."""
+    if isinstance(v, (jax.Array, np.ndarray)) and np.shape(v) == () and not isinstance(v, jax.core.Tracer):
+        return float(v)
+    return v
+
+
+def _scale_in_default_float(v):
+    if isinstance(v, jax.Array) and not isinstance(v, jax.core.Tracer) and v.weak_type and v.shape == ():
+        return jnp.asarray(float(v))
+    return v
+
+
+def _nonzero(b) -> bool:
+    """`b > 0` for a scale that may be traced (a traced scale is taken as nonzero)."""
+    return isinstance(b, jax.core.Tracer) or bool(np.asarray(b) > 0)
+
+
 class _Normal(dist.Normal):
     """`dist.Normal` whose draws keep the parameters' dtype (NumPyro's draw in the default float)."""
 
@@ -50,12 +122,15 @@ class _Uniform(dist.Uniform):
 
 
 def normal(dtype, scale) -> dist.Normal:
-    """N(0, scale^2) whose draws have `dtype` (float32 for speed, float64 for tests)."""
+    """N(0, scale^2) whose draws have `dtype` (float32 for speed, float64 for tests; `None`:
+    JAX's default float)."""
+    dtype = default_float(dtype)
     return _Normal(jnp.zeros((), dtype), jnp.asarray(scale, dtype))
 
 
 def uniform(dtype, low, high) -> dist.Uniform:
     """U[low, high] whose draws have `dtype`."""
+    dtype = default_float(dtype)
     return _Uniform(jnp.asarray(low, dtype), jnp.asarray(high, dtype))
 
 
@@ -81,11 +156,29 @@ class Architecture(eqx.Module):
     #: constructor arguments for the zoo-wide tests (beside width=3 and d); small and fast
     zoo_test_params: ClassVar[dict] = {}
 
+    _scale_names: ClassVar[tuple[str, ...]] = ()
+
     def __init_subclass__(cls, **kwargs):
+        _scale_fields_to_arrays(cls)
         super().__init_subclass__(**kwargs)
         from ._registry import register
 
         register(cls)
+
+    def __repr__(self) -> str:
+        """`Name(field=value, ...)` for the fields that differ from their defaults, scales as floats."""
+        parts = []
+        for f in dataclasses.fields(self):
+            v = _plain(getattr(self, f.name))
+            if f.default is not dataclasses.MISSING and type(v) is type(f.default) and v == f.default:
+                continue
+            parts.append(f"{f.name}={v!r}")
+        return f"{self.name}({', '.join(parts)})"
+
+    def __hash__(self):
+        """By type and field values (scales by their float value), so that an architecture can be a
+        static argument or a dict key although its scales are arrays."""
+        return hash((type(self), *(_plain(getattr(self, f.name)) for f in dataclasses.fields(self))))
 
     @abc.abstractmethod
     def model(self, x: Float[Array, "P d"] | None, dtype) -> Float[Array, " P"] | None:
@@ -100,19 +193,35 @@ class Architecture(eqx.Module):
         """The infinite-width two-point function K(x1, x2), x1 and x2 of shape (P, d)."""
 
     # ---- the public entry points: points checked, then the abstract methods -----------
-    def prior(self, x: Float[Array, "P d"] | Float[Array, " P"] | None = None, dtype=jnp.float64):
-        """NumPyro model: sample theta (and record `phi` at `x`, which it returns)."""
-        return self.model(None if x is None else self.points(x, "x"), dtype)
+    def prior(self, x: Float[Array, "P d"] | Float[Array, " P"] | None = None, dtype=None):
+        """NumPyro model: sample theta (and record `phi` at `x`, which it returns).
+
+        `dtype=None` draws in JAX's default float: float32 in a user's float32 program, float64
+        with `jax_enable_x64` (see `default_float`)."""
+        return self.in_default_float().model(None if x is None else self.points(x, "x"), default_float(dtype))
 
     def apply(self, theta: Theta, x: Float[Array, "P d"] | Float[Array, " P"]) -> Float[Array, " P"]:
         """phi_theta(x) for one parameter draw."""
-        return self.forward(theta, self.points(x, "x"))
+        return self.in_default_float().forward(theta, self.points(x, "x"))
 
     def nngp_kernel(
         self, x1: Float[Array, "P1 d"] | Float[Array, " P1"], x2: Float[Array, "P2 d"] | Float[Array, " P2"]
     ) -> Float[Array, "P1 P2"]:
         """The infinite-width two-point function K(x1, x2)."""
-        return self.kernel(self.points(x1, "x1"), self.points(x2, "x2"))
+        return self.in_default_float().kernel(self.points(x1, "x1"), self.points(x2, "x2"))
+
+    def with_float_scales(self) -> Architecture:
+        """This architecture with its (concrete) scales as Python floats: for a static field, e.g. a
+        template in `NNGPKernel` (JAX arrays there would be hashed by value and warned about)."""
+        return jax.tree_util.tree_map(_plain, self)
+
+    def in_default_float(self) -> Architecture:
+        """This architecture with its scales in JAX's default float: itself with `jax_enable_x64` on;
+        in 32-bit mode, the scales as weakly typed float32 (so that a user's float32 program does not
+        meet float64 values and JAX's truncation warnings). Traced scales are left as they are."""
+        if jax.config.jax_enable_x64:
+            return self
+        return jax.tree_util.tree_map(_scale_in_default_float, self)
 
     def g2_correction(self, x: Float[Array, "P d"]) -> np.ndarray:
         """Finite-width G2 minus `nngp_kernel` at points x, to the order known: zero where G2 is
@@ -128,13 +237,13 @@ class Architecture(eqx.Module):
 
     # ---- shared machinery (works for any architecture) -------------------------------
     def params(self) -> dict:
-        """The constructor arguments, as plain Python values (for metadata and cards); an
-        `activation` field is recorded by its name."""
+        """The constructor arguments, as plain Python values (for metadata and cards; scales as
+        floats); an `activation` field is recorded by its name."""
         from ._activations import get_activation
 
         out = {}
         for f in (fl.name for fl in dataclasses.fields(self)):
-            v = getattr(self, f)
+            v = _plain(getattr(self, f))
             if f == "activation":
                 v = get_activation(v).name
             out[f] = v if isinstance(v, (int, float, str, bool)) else repr(v)
@@ -155,9 +264,9 @@ class Architecture(eqx.Module):
         """Validate points against this architecture's input dimension."""
         return _check_points(name, x, self.d)
 
-    def sample_theta(self, key: PRNGKeyArray, dtype=jnp.float64) -> Theta:
-        """One draw of theta from `prior`."""
-        tr = handlers.trace(handlers.seed(self.prior, key)).get_trace(None, dtype)
+    def sample_theta(self, key: PRNGKeyArray, dtype=None) -> Theta:
+        """One draw of theta from `prior` (`dtype=None`: JAX's default float)."""
+        tr = handlers.trace(handlers.seed(self.prior, key)).get_trace(None, default_float(dtype))
         return {k: v["value"] for k, v in tr.items() if v["type"] == "sample"}
 
     def predicted_khat(self, x: Float[Array, "P d"], orders, n: int) -> dict[int, np.ndarray] | None:
@@ -166,14 +275,16 @@ class Architecture(eqx.Module):
         Estimators warn where it exceeds 0.5 (error bars unreliable) and name the points."""
         return None
 
-    def sample_fields(self, keys: PRNGKeyArray, x: Float[Array, "P d"], dtype=jnp.float64) -> Float[Array, "M P"]:
-        """phi at `x` for one network per key (keys of shape (M,)); jit-friendly.
+    def sample_fields(self, keys: PRNGKeyArray, x: Float[Array, "P d"], dtype=None) -> Float[Array, "M P"]:
+        """phi at `x` for one network per key (keys of shape (M,)); jit-friendly (`dtype=None`:
+        JAX's default float).
 
         The default draws theta from the NumPyro prior; subclasses may override
         with an exactly equivalent, faster sampler.
         """
 
         x = self.points(x)
+        dtype = default_float(dtype)
 
         def one(k):
             return handlers.seed(self.model, k)(jnp.asarray(x, dtype), dtype)
@@ -254,8 +365,13 @@ class IIDNeuronArchitecture(ExactCumulants, LinearReadout):
     def bias_std(self) -> float:
         """Standard deviation of the output bias (0 for none)."""
 
+    @property
+    def has_output_bias(self) -> bool:
+        """Whether phi has an output bias (`bias_std` > 0); a traced scale counts as nonzero."""
+        return _nonzero(self.bias_std)
+
     @abc.abstractmethod
-    def neuron_prior(self, dtype=jnp.float64) -> Theta:
+    def neuron_prior(self, dtype=None) -> Theta:
         """Sample one neuron's hidden parameters (vectorised by the enclosing plate);
         return them by site name."""
 
@@ -278,7 +394,7 @@ class IIDNeuronArchitecture(ExactCumulants, LinearReadout):
         with numpyro.plate("neurons", n):
             theta = dict(self.neuron_prior(dtype))
             theta[self.readout_site] = numpyro.sample(self.readout_site, normal(dtype, self.readout_std / math.sqrt(n)))
-        if self.bias_std > 0:
+        if self.has_output_bias:
             theta[self.bias_site] = numpyro.sample(self.bias_site, normal(dtype, self.bias_std))
         if x is None:
             return None
@@ -317,12 +433,13 @@ class IIDNeuronArchitecture(ExactCumulants, LinearReadout):
     def forward(self, theta, x):
         h = self.features(self.hidden_sites(theta), x)
         out = jnp.einsum("n,np->p", theta[self.readout_site], h, precision=jax.lax.Precision.HIGHEST)
-        if self.bias_std > 0:
+        if self.has_output_bias:
             out = out + theta[self.bias_site]
         return out
 
-    def sample_hidden(self, key, dtype=jnp.float64) -> Theta:
+    def sample_hidden(self, key, dtype=None) -> Theta:
         """One network's hidden parameters (all N neurons)."""
+        dtype = default_float(dtype)
 
         def model():
             with numpyro.plate("neurons", self.width):
@@ -330,10 +447,11 @@ class IIDNeuronArchitecture(ExactCumulants, LinearReadout):
 
         return handlers.seed(model, key)()
 
-    def sample_fields(self, keys, x, dtype=jnp.float64):
+    def sample_fields(self, keys, x, dtype=None):
         """Exact collapsed sampler: given the hidden layer, phi is Gaussian with
         covariance (s^2/N) H^T H + b^2, so the readout is drawn in P dimensions
         instead of N (exact in distribution; used when N > P)."""
+        dtype = default_float(dtype)
         x = jnp.asarray(self.points(x), dtype)
         n, p = self.width, x.shape[0]
         if n <= p or p > 32:
@@ -348,8 +466,9 @@ class IIDNeuronArchitecture(ExactCumulants, LinearReadout):
 
         return jax.vmap(one)(keys)
 
-    def sample_neuron_features(self, keys, x, dtype=jnp.float64):
+    def sample_neuron_features(self, keys, x, dtype=None):
         """h(theta; x) for one independent neuron per key: (M, P)."""
+        dtype = default_float(dtype)
         x = jnp.asarray(self.points(x), dtype)
 
         def one(k):

@@ -53,7 +53,7 @@ class AbstractSingleLayer(IIDNeuronArchitecture):
     def bias_std(self) -> float:
         return self.sb
 
-    def neuron_prior(self, dtype=jnp.float64):
+    def neuron_prior(self, dtype=None):
         w0 = numpyro.sample("W0", normal(dtype, self.sw / math.sqrt(self.d)).expand([self.d]).to_event(1))
         b0 = numpyro.sample("b0", normal(dtype, self.sb))
         return {"W0": w0, "b0": b0}

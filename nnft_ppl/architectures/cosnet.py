@@ -41,7 +41,7 @@ class CosNet(IIDNeuronArchitecture):
     def bias_std(self):
         return 0.0
 
-    def neuron_prior(self, dtype=jnp.float64):
+    def neuron_prior(self, dtype=None):
         w = numpyro.sample("w", normal(dtype, self.sw / math.sqrt(self.d)).expand([self.d]).to_event(1))
         b = numpyro.sample("b", uniform(dtype, -math.pi, math.pi))
         return {"w": w, "b": b}

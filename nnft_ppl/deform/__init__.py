@@ -16,7 +16,7 @@ from ._analysis import (
     reweighting_scan,
     theta_of,
 )
-from ._correlators import Estimate, connected2, connected4, mean_with_se, moments, unique_entries
+from ._correlators import MCMCEstimate, connected2, connected4, mcmc_moments, mean_with_se, unique_entries
 from ._diagnostics import Diagnostics, attach, diagnose, report, save, to_datatree
 from ._lamfit import DeviationFit, fit_deviation
 from ._model import Deformed, deform
@@ -60,7 +60,7 @@ __all__ = [
     "NUTSConfig",
     "Diagnostics",
     "DoubleWell",
-    "Estimate",
+    "MCMCEstimate",
     "Mass",
     "Phi3",
     "Phi4",
@@ -82,7 +82,7 @@ __all__ = [
     "first_order_g4c",
     "make_quadrature",
     "mean_with_se",
-    "moments",
+    "mcmc_moments",
     "potential_from_spec",
     "report",
     "reweight_prior",
@@ -92,3 +92,26 @@ __all__ = [
     "to_datatree",
     "unique_entries",
 ]
+
+#: former names, kept one release: (new name, the object)
+_DEPRECATED = {"Estimate": "MCMCEstimate", "moments": "mcmc_moments"}
+
+
+def __getattr__(name: str):
+    if name in _DEPRECATED:
+        import warnings
+
+        new = _DEPRECATED[name]
+        warnings.warn(
+            f"nnft_ppl.deform.{name} is deprecated (it clashed with nnft_ppl.ensemble's); use {new}",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        return globals()[new]
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+# float64 scoped to each public call (issue 11: importing nnft_ppl leaves jax_enable_x64 alone)
+from .._x64 import scope_float64  # noqa: E402
+
+scope_float64(globals(), __all__)

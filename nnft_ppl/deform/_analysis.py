@@ -12,6 +12,7 @@ from jaxtyping import PRNGKeyArray
 from numpyro.infer.util import log_density
 
 from .._errors import NNFTError
+from .._keys import no_extra_arguments, rng_key_arg
 from ..architectures import IIDNeuronArchitecture
 from ..stats import ess as _ess
 from ._correlators import connected4, mean_with_se
@@ -148,9 +149,21 @@ def first_order_breakdown(rows: list[dict], n_sigma: float = 3.0) -> float | Non
     return min(bad) if bad else None
 
 
-def reweighting_scan(model: Deformed, x, key: PRNGKeyArray, potentials: list[Potential], num_draws: int) -> list[dict]:
+def reweighting_scan(
+    model: Deformed,
+    x,
+    rng_key: int | PRNGKeyArray | None = None,
+    potentials: list[Potential] | None = None,
+    num_draws: int = 10_000,
+    **deprecated,
+) -> list[dict]:
     """Importance reweighting of one set of prior draws by exp(-S_int) for each potential: Kish ESS,
-    ESS per second (drawing time shared by all), and the reweighted point-averaged <phi^2>."""
+    ESS per second (drawing time shared by all), and the reweighted point-averaged <phi^2>.
+    `rng_key`: an int seed or a JAX key (`key=` is its deprecated former name)."""
+    key = rng_key_arg(rng_key, deprecated, "reweighting_scan")
+    no_extra_arguments(deprecated, "reweighting_scan")
+    if potentials is None:
+        raise NNFTError("potentials: reweighting_scan needs a list of potentials")
     x = model.arch.check_points(x)
     p = x.shape[0]
     pts = jnp.concatenate([jnp.asarray(x), jnp.asarray(model.quad.points)])

@@ -8,7 +8,7 @@ Calibration (benchmarks/nuts_se_calibration.py: the lam = 0 model, CosNet width 
 vectorized NUTS run split into independent replicas of 8 chains, z = (estimate - exact) / SE per
 distinct entry):
 
-- G2 (`moments`): calibrated, if anything conservative. 8 x 500 draws: mean z^2 = 0.79 +- 0.08 and
+- G2 (`mcmc_moments`): calibrated, if anything conservative. 8 x 500 draws: mean z^2 = 0.79 +- 0.08 and
   1.04 +- 0.12 (two runs of 96 replicas), replica scatter / rms SE 0.89 and 0.98 (median over entries),
   no replica over the Bonferroni 3 SE threshold; 8 x 2500 draws (48 replicas): 0.84 +- 0.13.
 - G4c (`connected4`): the SE's size is right (scatter / rms SE 0.96 and 1.05 at 8 x 500) but z is not
@@ -38,8 +38,10 @@ Fields = Float[Array, "C S P"]
 Draws = Float[Array, "C S ..."]
 
 
-class Estimate(NamedTuple):
-    """value and its MC standard error (same shape), and the ESS used."""
+class MCMCEstimate(NamedTuple):
+    """An estimate from MCMC (or i.i.d.) draws of shape (chains, draws, ...): its value, its Monte Carlo
+    standard error (same shape) and the effective sample size behind that error. (Not the ensemble's
+    `nnft_ppl.ensemble.Estimate`, which carries jackknife replicas of streamed i.i.d. sums.)"""
 
     value: np.ndarray
     se: np.ndarray
@@ -53,30 +55,30 @@ def _check(phi) -> np.ndarray:
     return phi
 
 
-def mean_with_se(values: Draws) -> Estimate:
+def mean_with_se(values: Draws) -> MCMCEstimate:
     """Mean over chains and draws of a per-draw statistic, with SE = sd / sqrt(ESS)."""
     v = np.asarray(values, np.float64)
     if v.ndim < 2 or v.shape[1] < 4:
         raise NNFTError(f"values must have shape (chains, draws >= 4, ...), got {v.shape}")
-    return Estimate(*mcmc_mean_se(v))
+    return MCMCEstimate(*mcmc_mean_se(v))
 
 
-def _with_influence(value: np.ndarray, psi: np.ndarray) -> Estimate:
+def _with_influence(value: np.ndarray, psi: np.ndarray) -> MCMCEstimate:
     _, se, ess = mcmc_mean_se(psi)
-    return Estimate(value, se, ess)
+    return MCMCEstimate(value, se, ess)
 
 
-def moments(phi: Fields, order: int) -> Estimate:
+def mcmc_moments(phi: Fields, order: int) -> MCMCEstimate:
     """Full moments G_n(x_i1..x_in) = E[phi_i1 ... phi_in] as (P,)*n tensors with SE."""
     phi = _check(phi)
     p = phi.shape[2]
     tuples = sorted_tuples(p, order)
     prods = np.stack([np.prod(phi[..., list(t)], axis=-1) for t in tuples], axis=-1)
     est = mean_with_se(prods)
-    return Estimate(*(expand(a, p, order) for a in est))
+    return MCMCEstimate(*(expand(a, p, order) for a in est))
 
 
-def connected2(phi: Fields) -> Estimate:
+def connected2(phi: Fields) -> MCMCEstimate:
     """The connected two-point function (covariance) with SE."""
     phi = _check(phi)
     c = phi - phi.mean(axis=(0, 1))
@@ -84,7 +86,7 @@ def connected2(phi: Fields) -> Estimate:
     return _with_influence(psi.mean(axis=(0, 1)), psi)
 
 
-def connected4(phi: Fields) -> Estimate:
+def connected4(phi: Fields) -> MCMCEstimate:
     """The connected four-point function (fourth joint cumulant) as a (P,)^4 tensor with SE.
 
     The influence function of kappa_4 = m4 - (m2 m2 + 2 perms) in central moments is
@@ -107,7 +109,7 @@ def connected4(phi: Fields) -> Estimate:
         vals.append(val)
         psis.append(psi)
     est = _with_influence(np.asarray(vals), np.stack(psis, axis=-1))
-    return Estimate(*(expand(a, p, 4) for a in est))
+    return MCMCEstimate(*(expand(a, p, 4) for a in est))
 
 
 def unique_entries(p: int, order: int) -> tuple[np.ndarray, ...]:

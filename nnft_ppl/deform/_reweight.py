@@ -11,6 +11,7 @@ import numpy as np
 from jaxtyping import Array, Float, PRNGKeyArray
 
 from .. import _validate as V
+from .._keys import no_extra_arguments, rng_key_arg
 from ._model import Deformed
 
 Points = Float[Array, "P d"]
@@ -30,8 +31,13 @@ class Reweighted(NamedTuple):
         return np.tensordot(self.weights, values, axes=1)
 
 
-def reweight_prior(model: Deformed, x: Points, key: PRNGKeyArray, num_draws: int = 10_000) -> Reweighted:
-    """Draw `num_draws` networks from the prior and weight them by exp(-S_int)."""
+def reweight_prior(
+    model: Deformed, x: Points, rng_key: int | PRNGKeyArray | None = None, num_draws: int = 10_000, **deprecated
+) -> Reweighted:
+    """Draw `num_draws` networks from the prior and weight them by exp(-S_int); `rng_key` an int
+    seed or a JAX key (`key=` is its deprecated former name)."""
+    key = rng_key_arg(rng_key, deprecated, "reweight_prior")
+    no_extra_arguments(deprecated, "reweight_prior")
     x = model.arch.check_points(x)
     num_draws = V.integer("num_draws", num_draws)
     p = x.shape[0]

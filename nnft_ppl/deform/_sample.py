@@ -16,7 +16,7 @@ from numpyro.infer.util import initialize_model
 
 from .. import _validate as V
 from .._errors import NNFTError
-from .._keys import as_dtype, as_key
+from .._keys import as_dtype, rng_key_arg
 from ..ensemble._mesh import AXIS, mesh_for, resolve_devices
 from ._model import Deformed
 from ._potentials import Potential
@@ -108,33 +108,37 @@ def nuts_config(config: NUTSConfig | None = None, **kwargs) -> NUTSConfig:
 def sample_deformed(
     model: Deformed,
     x: Points,
-    key: PRNGKeyArray,
+    rng_key: int | PRNGKeyArray | None = None,
     config: NUTSConfig | None = None,
     **kwargs,
 ) -> DeformedRun:
     """Sample the deformed ensemble with NumPyro NUTS (or HMC), `num_chains` chains initialised
     from prior draws; returns draws, sampler statistics and timing (compilation included).
 
-    Settings: a `NUTSConfig` and/or its fields as keywords (num_warmup=500, num_samples=500,
-    num_chains=4, target_accept_prob=0.8, max_tree_depth=8, kernel="nuts", chain_method="auto",
-    dtype=float64, progress_bar=False)."""
-    return sample_scan(model, x, key, [model.potential], config, **kwargs)[0]
+    `rng_key`: an int seed or a JAX key (`key=` is its deprecated former name). Settings: a
+    `NUTSConfig` and/or its fields as keywords (num_warmup=500, num_samples=500, num_chains=4,
+    target_accept_prob=0.8, max_tree_depth=8, kernel="nuts", chain_method="auto", dtype=float64,
+    progress_bar=False)."""
+    rng_key = rng_key_arg(rng_key, kwargs, "sample_deformed")
+    return sample_scan(model, x, rng_key, [model.potential], config, **kwargs)[0]
 
 
 def sample_scan(
     model: Deformed,
     x: Points,
-    key: PRNGKeyArray,
-    potentials: list[Potential],
+    rng_key: int | PRNGKeyArray | None = None,
+    potentials: list[Potential] | None = None,
     config: NUTSConfig | None = None,
     **kwargs,
 ) -> list[DeformedRun]:
     """One run per potential (e.g. a scan over lam), compiled once: the potential is a traced model
-    argument. Every potential is checked for boundedness like the model's own. Settings as
-    `sample_deformed`; `progress_bar` prints one line per finished run."""
+    argument. Every potential is checked for boundedness like the model's own. `rng_key` and the
+    settings as `sample_deformed`; `progress_bar` prints one line per finished run."""
+    key = rng_key_arg(rng_key, kwargs, "sample_scan")
+    if potentials is None:
+        raise NNFTError("potentials: sample_scan needs a list of potentials")
     x = model.arch.check_points(x)
     cfg = nuts_config(config, **kwargs)
-    key = as_key(key, "key")
     _check_potentials(model, potentials)
     # float32 runs the whole sampler with 64-bit types off (NumPyro's adaptation state would otherwise
     # be float64 next to float32 parameters); float64 needs them on. Matmuls traced here use full

@@ -297,10 +297,8 @@ def run_double_well(spec: dict, out: Path, progress: bool = False) -> dict:
     dw = DoubleWell(pot.get("m2", -6.0), pot.get("lam", 6.0))
     model = deform(arch, dw, quad)
     run = sample_scan(model, x, jax.random.PRNGKey(seed), [dw], progress=progress, **samp)[0]
-    dt = to_datatree(run)
-    d = diagnose(dt)
-    attach(dt, d)
-    save(_merge_trees({"double_well": dt}), out / "results.nc")
+    tree, d = double_well_tree(run)
+    save(tree, out / "results.nc")
     vac = A.chain_vacua(run)
     m = vac["chain_mean"]
     a, b = int(np.argmin(m)), int(np.argmax(m))
@@ -316,6 +314,15 @@ def run_double_well(spec: dict, out: Path, progress: bool = False) -> dict:
         "barrier": barrier,
         "diagnostics_ok": d.ok,
     }
+
+
+def double_well_tree(run):
+    """The double-well recipe's results.nc: the run's draws and diagnostics as one group `double_well`
+    (the layout of every deform recipe: a group per run); and the diagnostics."""
+    dt = to_datatree(run)
+    d = diagnose(dt)
+    attach(dt, d)
+    return _merge_trees({"double_well": dt}), d
 
 
 def _double_well_markdown(arch, dw, vac: dict, a: int, b: int, barrier: float, d) -> str:

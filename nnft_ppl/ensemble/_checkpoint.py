@@ -67,6 +67,8 @@ def callable_identity(fn) -> str:
 def value_identity(v) -> str:
     """Identity of a parameter value: plain values by repr, arrays by content, callables by
     `callable_identity`, dataclasses (modules) field by field."""
+    if getattr(v, "weak_type", False) and np.shape(v) == ():  # an architecture's scale: by its float, as before
+        v = float(v)
     if v is None or isinstance(v, (bool, int, float, complex, str)):
         return f"{type(v).__name__}:{v!r}"
     if isinstance(v, (tuple, list)):

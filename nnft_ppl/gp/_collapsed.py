@@ -111,7 +111,7 @@ def readout_draws(arch: IIDNeuronArchitecture, hidden: dict, sigma, x, y, x_test
             "f_test_cvar": cvar,
             "loo_loglik": loo,
         }
-        if arch.bias_std > 0:
+        if arch.has_output_bias:
             out[arch.bias_site] = b
             out["f"] = out["f"] + b
             out["f_test"] = out["f_test"] + b

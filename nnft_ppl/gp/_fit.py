@@ -192,9 +192,20 @@ def neg_mll(model: gpx.ConjugateModel, data: gpx.Dataset):
     return -_gaussian_lml(add_jitter(s, prior.jitter), (y - mx).reshape(-1))
 
 
+@dataclasses.dataclass(kw_only=True)
 class FittedTargets:
-    """What an exact and a sparse NNGP fit share: the target transform and the fitted model's
-    kernel, architecture, noise and jitter (subclasses provide `model`, `y`, `y_mean`, `y_scale`)."""
+    """What an exact and a sparse NNGP fit share: the training data and fit record (keyword
+    fields: inputs `x`, targets `y`, optimiser `history`, `notes`, the target transform `y_mean`,
+    `y_scale`), the target transform and the fitted model's kernel, architecture, noise and
+    jitter (subclasses provide `model`, their one positional field or a property)."""
+
+    x: np.ndarray
+    y: np.ndarray
+    history: np.ndarray
+    notes: list[str] = dataclasses.field(default_factory=list)
+    _post: object = dataclasses.field(default=None, repr=False, compare=False)
+    y_mean: float = 0.0
+    y_scale: float = 1.0
 
     @property
     def z(self) -> np.ndarray:
@@ -232,13 +243,6 @@ class GPFit(FittedTargets):
     `log_marginal_likelihood`."""
 
     model: gpx.ConjugateModel
-    x: np.ndarray
-    y: np.ndarray
-    history: np.ndarray
-    notes: list[str] = dataclasses.field(default_factory=list)
-    _post: object = dataclasses.field(default=None, repr=False, compare=False)
-    y_mean: float = 0.0
-    y_scale: float = 1.0
 
     @property
     def dataset(self) -> gpx.Dataset:

@@ -23,7 +23,7 @@ from gpjax.parameters import PositiveReal, val
 from jaxtyping import Array, Float
 
 from .._errors import NNFTError
-from ..architectures import Architecture, ReLUNet
+from ..architectures import Architecture, ReLUNet, scale_names
 from ..dynamics import has_analytic_ntk, ntk_kernel
 
 
@@ -38,12 +38,8 @@ def _field_names(arch) -> list[str]:
 
 
 def scale_fields(arch: Architecture) -> tuple[str, ...]:
-    """The architecture's continuous prior scales: its float-valued fields, in declaration order."""
-    return tuple(
-        f
-        for f in arch.__dataclass_fields__
-        if isinstance(getattr(arch, f), float) and not isinstance(getattr(arch, f), bool)
-    )
+    """The architecture's continuous prior scales: its fields annotated `float`, in declaration order."""
+    return scale_names(arch)
 
 
 class NNGPKernel(AbstractKernel):
@@ -65,7 +61,7 @@ class NNGPKernel(AbstractKernel):
         unknown = set(trainable) - set(names)
         if unknown:
             raise NNFTError(f"trainable: {sorted(unknown)} are not float scales of {arch.name}; known: {list(names)}")
-        self.template = arch
+        self.template = arch.with_float_scales()  # a static field: plain floats, not arrays
         self.scales = {n: PositiveReal(jnp.asarray(getattr(arch, n), jnp.float64)) for n in trainable}
         self.name = f"NNGP[{arch.name}]"
         super().__init__(n_dims=arch.d)

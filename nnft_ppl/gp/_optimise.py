@@ -175,7 +175,43 @@ def _fit_exact(arch, xa, z, noise, fit_noise, trainable, optimizer, num_iters, l
         if not failed:
             model, post = fitted, fitted_post
         notes += _step_checks(model0, fitted, neg_mll, data, failed)
-    return GPFit(model, xa, z, history, notes, post)
+    return GPFit(model, x=xa, y=z, history=history, notes=notes, _post=post)
+
+
+def _fit_sparse_checked(arch, xa, z, noise_z, optimizer, num_inducing, *, fit_noise, trainable, num_iters, jitter):
+    """The sparse variational fit of the standardised targets z, with the step checks in its notes."""
+    if optimizer not in ("auto", "lbfgs"):
+        raise NNFTError(f"optimizer: the sparse GP is fitted with 'lbfgs', got {optimizer!r}")
+    fit, start, failed = fit_sparse(
+        arch,
+        xa,
+        z,
+        noise=noise_z,
+        fit_noise=fit_noise,
+        trainable=trainable,
+        num_inducing=num_inducing,
+        num_iters=num_iters,
+        jitter=jitter,
+    )
+    if num_iters > 0:
+        data = gpx.Dataset(X=jnp.asarray(xa), y=jnp.asarray(z)[:, None])
+        fit.notes.extend(_step_checks(start, fit.family, neg_elbo, data, failed))
+    return fit
+
+
+def _warn_notes(caught, fit_notes: list[str]) -> list[str]:
+    """Re-issue the warnings caught during a fit at the caller of `fit_gp` (GPWarnings once each, the
+    fit's own notes first) and return every GPWarning message and note for the fit's `notes`."""
+    notes = [str(w.message) for w in caught if issubclass(w.category, GPWarning)] + fit_notes
+    for w in caught:
+        if not issubclass(w.category, GPWarning):
+            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+    for msg in dict.fromkeys(fit_notes):
+        warnings.warn(msg, GPWarning, stacklevel=3)
+    for w in caught:
+        if issubclass(w.category, GPWarning):
+            warnings.warn(w.message, GPWarning, stacklevel=3)
+    return notes
 
 
 def fit_gp(
@@ -231,36 +267,14 @@ def fit_gp(
         num_iters = 0  # nothing to fit
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", GPWarning)
+        settings = dict(fit_noise=fit_noise, trainable=trainable, num_iters=num_iters, jitter=jitter)
         if method == "sparse":
-            if optimizer not in ("auto", "lbfgs"):
-                raise NNFTError(f"optimizer: the sparse GP is fitted with 'lbfgs', got {optimizer!r}")
-            fit, start, failed = fit_sparse(
-                arch,
-                xa,
-                z,
-                noise=noise_z,
-                fit_noise=fit_noise,
-                trainable=trainable,
-                num_inducing=num_inducing,
-                num_iters=num_iters,
-                jitter=jitter,
-            )
-            if num_iters > 0:
-                data = gpx.Dataset(X=jnp.asarray(xa), y=jnp.asarray(z)[:, None])
-                fit.notes.extend(_step_checks(start, fit.family, neg_elbo, data, failed))
+            fit = _fit_sparse_checked(arch, xa, z, noise_z, optimizer, num_inducing, **settings)
         else:
             if optimizer == "auto":
                 optimizer = "lbfgs" if xa.shape[0] >= LBFGS_MIN_N else "scipy"
             fit = _fit_exact(arch, xa, z, noise_z, fit_noise, trainable, optimizer, num_iters, learning_rate, jitter)
         if num_iters > 0:
             fit.notes.extend(_degeneracy(fit.model, xa, fit_noise))
-    notes = [str(w.message) for w in caught if issubclass(w.category, GPWarning)] + fit.notes
-    for w in caught:
-        if not issubclass(w.category, GPWarning):
-            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
-    for msg in dict.fromkeys(fit.notes):
-        warnings.warn(msg, GPWarning, stacklevel=2)
-    for w in caught:
-        if issubclass(w.category, GPWarning):
-            warnings.warn(w.message, GPWarning, stacklevel=2)
+    notes = _warn_notes(caught, fit.notes)
     return dataclasses.replace(fit, y=ya, notes=list(dict.fromkeys(notes)), y_mean=ym, y_scale=ys)

@@ -72,13 +72,6 @@ class SparseGPFit(FittedTargets):
     the original units of y; the kernel's scales are in standardised units."""
 
     family: gpx.variational_families.CollapsedVariationalGaussian
-    x: np.ndarray
-    y: np.ndarray
-    history: np.ndarray
-    notes: list[str] = dataclasses.field(default_factory=list)
-    _post: object = dataclasses.field(default=None, repr=False, compare=False)
-    y_mean: float = 0.0
-    y_scale: float = 1.0
 
     @property
     def model(self) -> gpx.ConjugateModel:
@@ -162,4 +155,4 @@ def fit_sparse(
         failed = not (np.all(np.isfinite(history)) and bool(ok))
         if not failed:
             family, post = fitted, fitted_post
-    return SparseGPFit(family, x, z, history, [], post), family0, failed
+    return SparseGPFit(family, x=x, y=z, history=history, _post=post), family0, failed

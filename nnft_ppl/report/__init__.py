@@ -1,9 +1,12 @@
-"""The width-scaling experiment of arXiv:2008.08601 as a library: run it (`width_scaling`),
-judge it (`fit_slopes`: slopes, amplitude checks against the exact theory, k-hat flags and
-verdicts; `neuron_checks` for the neuron-level band) and plot it (`plot_scaling`, `plot_g2`)."""
+"""Deprecated alias of `nnft_ppl.width_scaling` (the package's former name), kept for one release."""
 
-from ._plots import plot_g2, plot_scaling
-from ._scaling import EXPECTED_SLOPES, width_scaling
-from ._verdicts import fit_slopes, neuron_checks, verdict
+import warnings
 
-__all__ = ["EXPECTED_SLOPES", "fit_slopes", "neuron_checks", "plot_g2", "plot_scaling", "verdict", "width_scaling"]
+from ..width_scaling import *  # noqa: F403
+from ..width_scaling import __all__  # noqa: F401
+
+warnings.warn(
+    "nnft_ppl.report is deprecated: the width-scaling experiment is nnft_ppl.width_scaling",
+    DeprecationWarning,
+    stacklevel=2,
+)

@@ -16,24 +16,10 @@ import re
 import jax
 import numpy as np
 
+from . import invariance as inv  # module-qualified: the names are listed once, in __init__
+from . import os_axioms as osa
 from ._data import is_model
 from ._registry import EnsembleContext, SymmetryCheck, register_symmetry_test
-from .invariance import (
-    internal_so_test,
-    permutation_diffs,
-    random_rotations,
-    rotation_test,
-    translation_test,
-    z2_test,
-)
-from .os_axioms import (
-    cluster_ensemble,
-    cluster_test,
-    reflect,
-    reflection_ensemble,
-    reflection_positivity_kernel,
-    reflection_positivity_test,
-)
 from .power import internal_so_power, rotation_power, translation_power, z2_power
 
 
@@ -61,25 +47,25 @@ def _scalar(ctx: EnsembleContext) -> bool:
 
 def _stored_reflection(ctx: EnsembleContext) -> bool:
     f = ctx.fields
-    return f.x_g is not None and f.x_g.shape[0] == 1 and bool(np.allclose(f.x_g[0], reflect(f.x)))
+    return f.x_g is not None and f.x_g.shape[0] == 1 and bool(np.allclose(f.x_g[0], osa.reflect(f.x)))
 
 
 def _translation(ctx: EnsembleContext):
     k_shift, k_ens = jax.random.split(ctx.key_for("translation"))
     shifts = np.asarray(jax.random.normal(k_shift, (2, ctx.d)), np.float64)
-    return translation_test(ctx.model, ctx.x, shifts, ctx.n, k_ens, alpha=ctx.alpha)
+    return inv.translation_test(ctx.model, ctx.x, shifts, ctx.n, k_ens, alpha=ctx.alpha)
 
 
 def _rotation(ctx: EnsembleContext):
     k_rot, k_ens = jax.random.split(ctx.key_for("rotation SO(d)"))
-    return rotation_test(ctx.model, ctx.x, random_rotations(k_rot, ctx.d, 2), ctx.n, k_ens, alpha=ctx.alpha)
+    return inv.rotation_test(ctx.model, ctx.x, inv.random_rotations(k_rot, ctx.d, 2), ctx.n, k_ens, alpha=ctx.alpha)
 
 
 def _rp_ensemble(ctx: EnsembleContext):
     if ctx.data_only:
-        return reflection_positivity_test(ctx.tree, alpha=ctx.alpha, group=ctx.group)
-    ens = reflection_ensemble(ctx.model, ctx.x, ctx.n, ctx.key_for("reflection positivity (ensemble)"))
-    return reflection_positivity_test(ens, alpha=ctx.alpha)
+        return osa.reflection_positivity_test(ctx.tree, alpha=ctx.alpha, group=ctx.group)
+    ens = osa.reflection_ensemble(ctx.model, ctx.x, ctx.n, ctx.key_for("reflection positivity (ensemble)"))
+    return osa.reflection_positivity_test(ens, alpha=ctx.alpha)
 
 
 def _cluster_applies(ctx: EnsembleContext) -> bool:
@@ -93,12 +79,12 @@ def _cluster_applies(ctx: EnsembleContext) -> bool:
 
 def _cluster(ctx: EnsembleContext):
     if ctx.data_only:
-        return cluster_test(ctx.tree, alpha=ctx.alpha, group=ctx.group)
+        return osa.cluster_test(ctx.tree, alpha=ctx.alpha, group=ctx.group)
     pair = np.zeros((2, ctx.d))
     pair[1, -1] = 0.3
     r = np.asarray(ctx.spec.get("distances", [0.5, 1.0, 2.0, 4.0, 8.0]), np.float64)
-    ens = cluster_ensemble(ctx.model, pair, r, ctx.n, ctx.key_for("cluster decomposition"))
-    return cluster_test(ens, alpha=ctx.alpha)
+    ens = osa.cluster_ensemble(ctx.model, pair, r, ctx.n, ctx.key_for("cluster decomposition"))
+    return osa.cluster_test(ens, alpha=ctx.alpha)
 
 
 _CORRELATOR = re.compile(r"^G(\d)c?$")
@@ -121,7 +107,7 @@ def _permutation(ctx: EnsembleContext):
     from ._core import z_result
 
     found = stored_correlators(ctx.tree)
-    pairs = [permutation_diffs(g, s) for _, g, s in found]
+    pairs = [inv.permutation_diffs(g, s) for _, g, s in found]
     d = np.concatenate([p[0] for p in pairs])
     e = np.concatenate([p[1] for p in pairs])
     names = ", ".join(p for p, _, _ in found)
@@ -132,7 +118,7 @@ for _check in (
     SymmetryCheck(
         "Z2",
         _scalar,
-        lambda c: z2_test(c.tree, alpha=c.alpha, group=c.group),
+        lambda c: inv.z2_test(c.tree, alpha=c.alpha, group=c.group),
         _power(z2_power, "kappa"),
         "kappa (phi^3 coupling, V = kappa phi^3/3! + 2.4 phi^4/4!)",
         (0.0, 0.3, 0.6, 1.2, 1.8),
@@ -156,7 +142,7 @@ for _check in (
     SymmetryCheck(
         "internal SO(D)",
         lambda c: c.fields.n_out >= 2,
-        lambda c: internal_so_test(c.tree, c.key_for("internal SO(D)"), alpha=c.alpha, group=c.group),
+        lambda c: inv.internal_so_test(c.tree, c.key_for("internal SO(D)"), alpha=c.alpha, group=c.group),
         _power(internal_so_power, "mu"),
         "mu (last-layer mean)",
         (0.0, 0.0025, 0.005, 0.01, 0.02, 0.05),
@@ -164,7 +150,7 @@ for _check in (
     SymmetryCheck(
         "reflection positivity (kernel)",
         lambda c: _drawn(c) and _scalar(c) and is_model(c.model),
-        lambda c: reflection_positivity_kernel(c.model.nngp_kernel, c.x, alpha=c.alpha),
+        lambda c: osa.reflection_positivity_kernel(c.model.nngp_kernel, c.x, alpha=c.alpha),
     ),
     SymmetryCheck(
         "reflection positivity (ensemble)",
