@@ -33,3 +33,8 @@ __all__ = [
     "train_kan",
     "uat_study",
 ]
+
+# float64 scoped to each public call (issue 11: importing nnft_ppl leaves jax_enable_x64 alone)
+from .._x64 import scope_float64  # noqa: E402
+
+scope_float64(globals(), __all__)
