@@ -1,11 +1,9 @@
 """The report: CLI on a recipe and on a results file, and the notebook (executed, NNFT_SMALL=1)."""
 
-import os
 from pathlib import Path
 
 import jax
 import numpy as np
-import pytest
 import xarray as xr
 from arviz_conventions import check_tree
 
@@ -38,16 +36,3 @@ def test_cli_recipe_and_results_file(tmp_path):
     assert main(["symmetry", str(tmp_path / "res.nc"), "--out", str(tmp_path / "rep2")]) == 0
     assert "Z2" in (tmp_path / "rep2" / "summary.md").read_text()
     assert main(["symmetry", str(tmp_path / "missing.nc")]) == 2
-
-
-def test_notebook_runs():
-    nbformat = pytest.importorskip("nbformat")
-    nbclient = pytest.importorskip("nbclient")
-    nb = nbformat.read(ROOT / "notebooks" / "04_symmetry.ipynb", as_version=4)
-    os.environ["NNFT_SMALL"] = "1"
-    client = nbclient.NotebookClient(
-        nb, timeout=120, kernel_name="python3", resources={"metadata": {"path": str(ROOT)}}
-    )
-    client.execute()
-    text = "".join(o.get("text", "") for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", []))
-    assert "smallest flagged last-layer mean" in text
