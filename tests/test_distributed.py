@@ -52,6 +52,7 @@ def two_processes():
     port = _free_port()
     env = {k: v for k, v in os.environ.items() if k != "XLA_FLAGS"}
     env.update(JAX_PLATFORMS="cpu", NNFT_COORDINATOR=f"127.0.0.1:{port}", NNFT_NUM_PROCESSES="2")
+    env["XLA_FLAGS"] = "--xla_backend_optimization_level=0"  # the suite's -O0 (tests/conftest.py) only
     procs = [
         subprocess.Popen(
             [sys.executable, "-c", WORKER],
