@@ -51,7 +51,10 @@ def test_filter_grad_reaches_every_scale(name):
         h = 1e-5 * v0
         up, down = (dataclasses.replace(arch, **{s: v0 + e}) for e in (h, -h))
         fd = (float(_value(up)) - float(_value(down))) / (2 * h)
-        assert np.isfinite(value) and value != 0.0, (name, s, value)
+        # reached (an array leaf, not None) and finite; zero only where the kernel does not depend on
+        # the scale at all (SharedScaleNet's alpha moves only the higher cumulants): there the
+        # finite difference is exactly zero too
+        assert np.isfinite(value) and (value != 0.0 or fd == 0.0), (name, s, value, fd)
         np.testing.assert_allclose(value, explicit, rtol=1e-12, err_msg=f"{name}.{s}")
         np.testing.assert_allclose(value, fd, rtol=1e-6, err_msg=f"{name}.{s}")
 

@@ -44,7 +44,7 @@ class FreeScalar(RadialSpectralNet):
     d: int = 1
     m: float = 1.0
     Lambda: float = 10.0
-    r_max: float = 20.0
+    r_max: float = eqx.field(default=20.0, static=True)  # the quadrature's range: a setting, not a scale
     quadrature: tuple | None = eqx.field(static=True, default=None, repr=False)
 
     def __post_init__(self):

@@ -87,16 +87,12 @@ def ensemble_correlators(
     `key` alone, not on `chunk`. With `checkpoint`, finished blocks survive interruption.
 
     Every estimate `V` comes with a scalar `V_khat`: the Pareto k-hat of its order's summands
-    |phi(x_i)|^r and |sum_i phi(x_i)|^r (the largest over them, and at least the architecture's
-    predicted k, since a sample too small to reach a heavy tail cannot measure it; for GaussNet
-    the prediction is that of the neuron summand, conservative here). k <= 0.5: value and error bar
-    reliable; 0.5 < k <= 0.7: the value is usable but its error bar is not; k > 0.7: the sample
-    misses much of the mean and the value itself is unreliable (`nnft_ppl._tails.khat_flag`).
-    Architectures that can predict heavy tails (`Architecture.predicted_khat`) warn before sampling.
+    |phi(x_i)|^r and |sum_i phi(x_i)|^r, at least the architecture's predicted k (which warns
+    before sampling). k <= 0.5: value and error bar reliable; 0.5 < k <= 0.7: the error bar is not;
+    k > 0.7: the value itself is not (`nnft_ppl.khat_flag`).
 
-    `devices` (None: every device, of every process after `nnft_ppl.distributed.initialize`; an int:
-    the first k; or a list of devices): the chunks are split over them and the sums reduced across
-    them; the draws do not depend on the device count, so results agree to float64 rounding.
+    `devices` (None: all, of every process; an int k: the first k; or a list): chunks are split over
+    them and sums reduced; the draws do not depend on the device count.
     `engine="fused"` (single-layer i.i.d.-neuron architectures) draws each network with the fused
     Pallas kernel (`ensemble._fused`): weights generated, applied and summed over the width without
     going through memory; the same distribution, other draws (deterministic for a key).
