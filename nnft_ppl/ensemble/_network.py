@@ -93,9 +93,8 @@ def ensemble_correlators(
 
     `devices` (None: all, of every process; an int k: the first k; or a list): chunks are split over
     them and sums reduced; the draws do not depend on the device count.
-    `engine="fused"` (single-layer i.i.d.-neuron architectures) draws each network with the fused
-    Pallas kernel (`ensemble._fused`): weights generated, applied and summed over the width without
-    going through memory; the same distribution, other draws (deterministic for a key).
+    `engine="fused"` (single-layer i.i.d.-neuron nets): the fused Pallas kernel (`ensemble._fused`),
+    the same distribution without activations in memory, other draws (deterministic for a key).
     """
     dtype = str(as_dtype(dtype))  # a string, NumPy or jnp dtype
     x, n_nets, max_order, n_blocks = check_common(arch, x, n_nets, "n_nets", max_order, n_blocks, dtype)
