@@ -128,9 +128,11 @@ def test_ntk_drift_falls_like_inverse_width():
     """Lazy training (NTK parametrisation): the relative NTK drift |Theta_t - Theta_0| / |Theta_0| at
     fixed time falls like 1/N, not N^(-1/2): each neuron's weights move by O(N^-1/2), but the first-
     order changes are odd in its readout sign and average out over the N neurons (Dyer & Gur-Ari
-    2019, arXiv:1909.11304: dTheta/dt = O(1/N)). Fitted log-log slope over N = 64, 256, 1024 within
-    4 SE of -1, and 1/2 is excluded by more than 4 SE."""
-    widths = [64, 256, 1024]
+    2019, arXiv:1909.11304: dTheta/dt = O(1/N)). Fitted log-log slope over N = 64 and 1024 within
+    4 SE of -1, and 1/2 is excluded by more than 4 SE. (Only the two end widths: with equal per-width
+    errors a middle width on the log scale adds nothing to the slope's precision, sum (log N - mean)^2
+    is the same, and each width is a compile.)"""
+    widths = [64, 1024]
     drift, se = [], []
     for n in widths:
         c = train_ensemble(
@@ -139,7 +141,7 @@ def test_ntk_drift_falls_like_inverse_width():
         drift.append(float(c.ntk_drift[-1]))
         se.append(float(c.ntk_drift_se[-1]))
     y, s = np.log(drift), np.asarray(se) / np.asarray(drift)
-    a = np.c_[np.ones(3), np.log(widths)] / s[:, None]
+    a = np.c_[np.ones(len(widths)), np.log(widths)] / s[:, None]
     cov = np.linalg.inv(a.T @ a)
     slope = (cov @ a.T @ (y / s))[1]
     assert abs(slope + 1.0) < 4 * np.sqrt(cov[1, 1]), (slope, np.sqrt(cov[1, 1]), drift)

@@ -49,9 +49,13 @@ def readout(arch: Architecture) -> tuple[str, int, str]:
 
 @functools.lru_cache(maxsize=64)
 def _site_std(arch: Architecture, dtype_name: str) -> dict[str, np.ndarray]:
-    with jax.ensure_compile_time_eval():  # concrete constants even when called under jit
+    def stds():
         tr = handlers.trace(handlers.seed(arch.prior, jax.random.key(0))).get_trace(None, jnp.dtype(dtype_name))
-        return {k: np.asarray(jnp.sqrt(v["fn"].variance)) for k, v in tr.items() if v["type"] == "sample"}
+        return {k: jnp.sqrt(v["fn"].variance) for k, v in tr.items() if v["type"] == "sample"}
+
+    with jax.ensure_compile_time_eval():  # concrete constants even when called under jit
+        # the prior's trace in one compiled call, not op by op (dozens of eager compiles per architecture)
+        return {k: np.asarray(v) for k, v in jax.jit(stds)().items()}
 
 
 def site_std(arch: Architecture, dtype=jnp.float64) -> Theta:

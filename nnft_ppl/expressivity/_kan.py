@@ -6,6 +6,7 @@ sum_i phi_oi(x_i). Initialised as in the paper: c ~ N(0, noise^2), ws = 1, wb ~ 
 
 from __future__ import annotations
 
+import functools
 import math
 from typing import NamedTuple
 
@@ -60,6 +61,11 @@ def kan_init(spec: KANSpec, key) -> list[dict[str, Array]]:
 
 def edge_functions(spec: KANSpec, layer: dict[str, Array], t: Float[Array, " T"]) -> Float[Array, "O I T"]:
     """phi_oi(t) for every edge of one layer on the 1-D points t."""
+    return _edge_functions(spec, layer, jnp.asarray(t))
+
+
+@functools.partial(jax.jit, static_argnums=0)  # one compile instead of each op's eager dispatch
+def _edge_functions(spec: KANSpec, layer: dict[str, Array], t: Float[Array, " T"]) -> Float[Array, "O I T"]:
     basis = bspline_basis(jnp.asarray(t), spec.grid, spec.order, spec.bound)  # (T, nb)
     spl = jnp.einsum("oik,tk->oit", layer["c"], basis)
     return layer["wb"][..., None] * silu(jnp.asarray(t))[None, None, :] + layer["ws"][..., None] * spl
@@ -96,9 +102,14 @@ def train_kan(
     return _train.fit(lambda p, xx: kan_apply(spec, p, xx), params, x, jnp.asarray(y, jnp.float64), opt, steps)
 
 
+@functools.partial(jax.jit, static_argnums=0)
+def _predict(spec: KANSpec, params, x: Float[Array, "P d"]) -> Float[Array, "M P"]:
+    return jax.vmap(lambda p: kan_apply(spec, p, x))(params)
+
+
 def rmse(spec: KANSpec, params, x, y) -> np.ndarray:
     """Root-mean-square error of each network of the ensemble `params` on (x, y): (M,)."""
-    pred = jax.vmap(lambda p: kan_apply(spec, p, jnp.asarray(x)))(params)
+    pred = _predict(spec, params, jnp.asarray(x))
     return np.sqrt(np.mean((np.asarray(pred) - np.asarray(y)[None]) ** 2, axis=1))
 
 
