@@ -63,7 +63,9 @@ def test_streaming_khat_equals_arviz_on_the_full_sample():
     # the host-side merge keeps the same tail as a sort of everything
     top = merge_top(merge_top(None, series[:, :700], keep_size(n)), series[:, 700:], keep_size(n))
     np.testing.assert_array_equal(np.sort(top, 1), np.sort(series, 1)[:, -keep_size(n) :])
-    np.testing.assert_array_equal(np.sort(ms.tails, 1), np.sort(top, 1))
+    # the streamed step and this test's jit are two compiled programs: the sum over the 3 points may
+    # round differently by an ulp (it does at XLA -O0); the kept tail is otherwise the same
+    np.testing.assert_allclose(np.sort(ms.tails, 1), np.sort(top, 1), rtol=4.5e-16, atol=0)
 
 
 def test_heavy_tailed_ensemble_is_flagged_and_relunet_is_not():

@@ -21,7 +21,7 @@ from jaxtyping import Array, Float, PRNGKeyArray
 from .. import _validate as V
 from .._errors import NNFTError
 from .._x64 import float64
-from ._base import LinearReadout, Theta, normal
+from ._base import LinearReadout, Theta, _nonzero, normal
 
 
 class VectorOutput(eqx.Module):
@@ -64,7 +64,7 @@ class VectorOutput(eqx.Module):
         s = self.arch.readout_std / np.sqrt(self.width)
         w = numpyro.sample("W_out", normal(dtype, s).expand([self.n_out, self.width]).to_event(2))
         theta = {**hidden, "W_out": w + self.readout_mean}
-        if self.arch.bias_std > 0:
+        if _nonzero(self.arch.bias_std):
             theta["b_out"] = numpyro.sample("b_out", normal(dtype, self.arch.bias_std).expand([self.n_out]).to_event(1))
         if x is None:
             return None

@@ -17,7 +17,7 @@ from jaxtyping import Array, Float
 from .. import _validate as V
 from .._errors import NNFTError
 from ._activations import Activation, elementwise_dual, gaussian_moment, get_activation
-from ._base import LinearReadout, Theta, normal
+from ._base import LinearReadout, Theta, _nonzero, normal
 from ._four_point import LeadingOrderCumulants, deep_vertex
 from ._recursion import input_layer, serial_kernel
 
@@ -68,7 +68,7 @@ class DeepMLP(LeadingOrderCumulants, LinearReadout):
 
     def _layer(self, layer: int, n_out: int, fan_in: int, dtype) -> Theta:
         w = numpyro.sample(f"W{layer}", normal(dtype, self.sw / math.sqrt(fan_in)).expand([n_out, fan_in]).to_event(2))
-        if self.sb == 0:  # no biases (a zero-scale site would have no density)
+        if not _nonzero(self.sb):  # no biases (a zero-scale site would have no density); traced: biases
             return {f"W{layer}": w}
         return {
             f"W{layer}": w,

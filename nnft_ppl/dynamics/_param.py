@@ -65,7 +65,9 @@ def site_std(arch: Architecture, dtype=jnp.float64) -> Theta:
         hash(arch)
     except TypeError:  # an array-valued field: computed afresh
         return {k: jnp.asarray(v, dtype) for k, v in _site_std.__wrapped__(arch, jnp.dtype(dtype).name).items()}
-    return {k: jnp.asarray(v, dtype) for k, v in _site_std(arch, jnp.dtype(dtype).name).items()}
+    with jax.ensure_compile_time_eval():  # the cache compares scales (arrays): eagerly, even under jit
+        stds = _site_std(arch, jnp.dtype(dtype).name)
+    return {k: jnp.asarray(v, dtype) for k, v in stds.items()}
 
 
 class Parametrized(eqx.Module):
