@@ -82,7 +82,12 @@ def _run_arviz(tree, group: str, is_mcmc: bool, plots: bool, var_names) -> None:
     import arviz_stats as azs
 
     ds = tree[group].to_dataset()
-    names = var_names or [v for v in ds.data_vars if ds[v].ndim <= 4 and "draw" in ds[v].dims][:3]
+    # the first few draw-indexed variables that vary (R-hat and ESS of a quantity that is the same in
+    # every draw, e.g. the interaction of a free theory, are undefined: NaN is right there)
+    names = (
+        var_names
+        or [v for v in ds.data_vars if ds[v].ndim <= 4 and "draw" in ds[v].dims and float(ds[v].std()) > 0][:3]
+    )
     if not names:
         return
     summ = azs.summary(tree, group=group, var_names=names)
