@@ -354,16 +354,7 @@ class IIDNeuronArchitecture(ExactCumulants, LinearReadout):
     width: eqx.AbstractVar[int]
     readout_site: ClassVar[str] = "W1"
     bias_site: ClassVar[str] = "b1"
-
-    @property
-    @abc.abstractmethod
-    def readout_std(self) -> float:
-        """Standard deviation of sqrt(N) * a_i."""
-
-    @property
-    @abc.abstractmethod
-    def bias_std(self) -> float:
-        """Standard deviation of the output bias (0 for none)."""
+    # readout_std (of sqrt(N) * a_i) and bias_std: declared once, by LinearReadout
 
     @property
     def has_output_bias(self) -> bool:
