@@ -1,6 +1,8 @@
 """Statistical acceptance tests of the deformed ensembles (fixed keys; tolerances in MC standard errors,
 Bonferroni-corrected over the distinct tensor entries compared)."""
 
+from pathlib import Path
+
 import jax
 import numpy as np
 import pytest
@@ -220,3 +222,15 @@ def _check_datatree(run):
     bad = _gate(short)
     assert not bad.ok and any("ESS" in f for f in bad.flags)
     assert "WARNING" in D.report(bad)
+
+
+def test_phi4_recipe_results_follow_the_conventions(tmp_path):
+    """The phi4 recipe at `--small` size writes a merged results.nc (a group per lam and `/scan`) that
+    ArviZ reads: named dims, point coordinates, sample_stats, params and version (issue 11)."""
+    from nnft_ppl.recipes import run_recipe
+
+    root = Path(__file__).resolve().parent.parent
+    run_recipe(root / "inference" / "phi4_cosnet.toml", tmp_path / "phi4", progress=False, small=True)
+    back = xr.open_datatree(tmp_path / "phi4" / "results.nc")
+    assert "scan" in back.children and sum(name.startswith("lam_") for name in back.children) >= 4
+    check_tree(back, plots=False)
