@@ -149,3 +149,18 @@ def test_ntk_drift_falls_like_inverse_width():
     slope = (cov @ a.T @ (y / s))[1]
     assert abs(slope + 1.0) < 4 * np.sqrt(cov[1, 1]), (slope, np.sqrt(cov[1, 1]), drift)
     assert abs(slope + 0.5) > 4 * np.sqrt(cov[1, 1]), (slope, np.sqrt(cov[1, 1]), drift)
+
+
+def test_training_recipe_trees_follow_the_conventions(tmp_path):
+    """`nnft run inference/training_dynamics.toml --small`: every netCDF file it writes opens as an
+    ArviZ-conventional DataTree (issue 11: the trees of every recipe)."""
+    from pathlib import Path
+
+    from nnft_ppl.recipes import run_recipe
+
+    root = Path(__file__).resolve().parent.parent
+    run_recipe(root / "inference" / "training_dynamics.toml", tmp_path / "td", progress=False, small=True)
+    files = sorted((tmp_path / "td").glob("*.nc"))
+    assert {f.name for f in files} >= {"training.nc", "drift.nc"}, files
+    for f in files:
+        check_tree(xr.open_datatree(f), plots=False)

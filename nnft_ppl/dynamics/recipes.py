@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 import xarray as xr
 
+from .._conventions import arch_attrs
 from .._schema import Arch, Float, Int, List, Str, Table
 from .._tensors import sorted_tuples
 from ..architectures import make_architecture
@@ -88,7 +89,13 @@ def drift_study(arch, xt, y, x, cfg, seed) -> xr.Dataset:
     return xr.Dataset(
         {"drift": (("parametrization", "width"), data[:, 0]), "drift_se": (("parametrization", "width"), data[:, 1])},
         coords={"parametrization": ["ntk", "mup"], "width": widths},
-        attrs={**attrs, "time": kw["time"], "learning_rate": kw["learning_rate"], "n_networks": kw["n_networks"]},
+        attrs={
+            **arch_attrs(arch),
+            **attrs,
+            "time": kw["time"],
+            "learning_rate": kw["learning_rate"],
+            "n_networks": kw["n_networks"],
+        },
     )
 
 
@@ -148,6 +155,7 @@ def run_training_dynamics(spec: dict, out: Path, progress: bool = True) -> dict:
         **_run_kw(fcfg, seed),
     )
     change = g4c_change(fl)
+    change.attrs.update({**arch_attrs(arch.at_width(fcfg["width"])), "parametrization": fcfg["parametrization"]})
     change.to_netcdf(out / "feature_learning.nc")
     lines = _summary(tree, drift, change, fcfg)
     (out / "summary.md").write_text("\n".join(lines))
