@@ -25,6 +25,7 @@ import numpy as np
 from jaxtyping import Array, Float
 from scipy.special import logsumexp
 
+from .. import _tails
 from .. import _validate as V
 from .._errors import NNFTError
 from .._x64 import float64
@@ -68,6 +69,14 @@ class Predictive(NamedTuple):
         if self.exact:
             return np.zeros(self.cm.shape[-1])
         return self.cm.mean(1).std(0, ddof=1) / math.sqrt(self.cm.shape[0])
+
+    def khat(self) -> float:
+        """Pareto k-hat of the summands of the variance, |cm - mean|^2, the largest over the points
+        (`nnft_ppl._tails`; -inf when exact): above 0.5 the SEs of the variance are not reliable."""
+        if self.exact:
+            return -math.inf
+        dev = np.abs(self.cm - self.mean).reshape(-1, self.cm.shape[-1]).T  # (P, draws)
+        return _tails.max_khat(dev, dev.shape[1], 2.0)
 
     def at(self, idx) -> Predictive:
         """The same predictive at a subset of its points."""

@@ -26,7 +26,13 @@ def _group(study: PredictiveStudy, p: Predictive, method: str, width: int) -> xr
             "heldout_var_y": ("heldout_point", p.var_y[h]),
         },
         coords={"test_point": C.point_values(study.x_grid), "heldout_point": C.point_values(study.x_heldout)},
-        attrs={"method": method, "width": int(width), "exact": int(p.exact), "n_batches": p.n_batches},
+        attrs={
+            "method": method,
+            "width": int(width),
+            "exact": int(p.exact),
+            "n_batches": p.n_batches,
+            "khat_var": p.khat(),
+        },
     )
     if method == "ensemble":
         ds["f"] = (("network", "test_point"), p.cm.reshape(-1, p.cm.shape[-1])[:, g])

@@ -403,8 +403,14 @@ def _predictive_summary(study, dist, elpd, fits, dname, notes) -> list[str]:
         )
         lines.append(f"- {pair}: over N = {f['widths_used']}: {slope}; at the expected slope -1: {amp}")
     for w, dt in study.bnn_trees.items():
-        lines.append(f"- NUTS N={w}: R-hat max {dt.attrs['rhat_max']:.4f}, divergences {dt.attrs['divergences']}")
+        lines.append(
+            f"- NUTS N={w}: R-hat max {dt.attrs['rhat_max']:.4f}, divergences {dt.attrs['divergences']}, "
+            f"Pareto k-hat of the variance's summands {study.bnns[w].khat():.2f}"
+        )
     for w, loss in study.train_loss.items():
-        lines.append(f"- ensemble N={w}: final training loss median {np.median(loss):.4g}")
+        lines.append(
+            f"- ensemble N={w}: final training loss median {np.median(loss):.4g}, "
+            f"Pareto k-hat of the variance's summands {study.ensembles[w].khat():.2f} (> 0.5: SEs unreliable)"
+        )
     lines += ["", "![](predictives.png)", "", "![](distances.png)", ""]
     return lines
