@@ -181,7 +181,8 @@ def heldout_table(study: PredictiveStudy) -> xr.Dataset:
 def distance_scaling(dist: xr.Dataset, pair: str, expected: float = -1.0) -> dict:
     """Fit W2 ~ C N^slope for one pair over the widths where it is resolved (`fit_width_scaling`), and
     the amplitude at the `expected` slope: A = N^-expected W2 per width, their weighted mean and
-    chi2 / dof (a constant A is what the expected law predicts)."""
+    chi2 / dof (a constant A is what the expected law predicts); `local_slopes` between consecutive
+    widths (all with a finite W2 and SE) show where the asymptotic law sets in."""
     d = dist.sel(pair=pair)
     ok = np.isfinite(d.w2.values) & (d.resolved.values > 0)
     w, v, e = d.width.values[ok], d.w2.values[ok], d.w2_se.values[ok]
@@ -194,6 +195,8 @@ def distance_scaling(dist: xr.Dataset, pair: str, expected: float = -1.0) -> dic
         out.update(amplitude=mean, amplitude_se=float(1 / math.sqrt(np.sum(wt))), amplitude_chi2=chi2)
         out["amplitude_dof"] = int(a.size - 1)
         out["amplitude_by_width"] = [float(x) for x in a]
+    fin = np.isfinite(d.w2.values) & (d.w2_se.values > 0)
+    out["local_slopes"] = _local_slopes(d.width.values[fin], d.w2.values[fin], d.w2_se.values[fin])
     try:
         fit = fit_width_scaling(w, v, e)
     except NNFTError as err:
@@ -201,6 +204,17 @@ def distance_scaling(dist: xr.Dataset, pair: str, expected: float = -1.0) -> dic
         return out
     out.update(slope=fit.slope, slope_se=fit.slope_se, ci_low=fit.ci_low, ci_high=fit.ci_high)
     out.update(fit_amplitude=math.exp(fit.intercept), fit_chi2=fit.chi2, fit_dof=fit.dof, fit="ok")
+    return out
+
+
+def _local_slopes(w, v, e) -> list[tuple[int, int, float, float]]:
+    """(N1, N2, slope, SE) between consecutive widths: log(W2_2 / W2_1) / log(N2 / N1), errors in quadrature."""
+    out = []
+    for i in range(len(w) - 1):
+        if v[i] > 0 and v[i + 1] > 0:
+            span = math.log(w[i + 1] / w[i])
+            se = math.hypot(e[i] / v[i], e[i + 1] / v[i + 1]) / span
+            out.append((int(w[i]), int(w[i + 1]), math.log(v[i + 1] / v[i]) / span, se))
     return out
 
 

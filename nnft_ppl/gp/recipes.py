@@ -281,7 +281,7 @@ PREDICTIVE_SMALL = {
     "data.n": 20,
     "data.n_heldout": 8,
     "gp.fit_iters": 20,
-    "training.widths": [64, 256, 1024],
+    "training.widths": [64, 512],
     "training.n_networks": 64,
     "bnn.widths": [8],
     "bnn.num_warmup": 100,
@@ -402,6 +402,8 @@ def _predictive_summary(study, dist, elpd, fits, dname, notes) -> list[str]:
             else "no resolved width"
         )
         lines.append(f"- {pair}: over N = {f['widths_used']}: {slope}; at the expected slope -1: {amp}")
+        local = ", ".join(f"{a}->{b}: {x:.2f} ± {e:.2f}" for a, b, x, e in f["local_slopes"])
+        lines.append(f"  - local slopes between consecutive widths: {local or 'none'}")
     for w, dt in study.bnn_trees.items():
         lines.append(
             f"- NUTS N={w}: R-hat max {dt.attrs['rhat_max']:.4f}, divergences {dt.attrs['divergences']}, "
