@@ -210,6 +210,7 @@ def test_recipes_command_lists_each_recipe(capsys):
         "symmetry",
         "training_dynamics",
         "running_coupling",
+        "predictive_comparison",
     }
     assert set(R.recipe_kinds()) == kinds
 

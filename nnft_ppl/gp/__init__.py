@@ -8,6 +8,9 @@ networks (NumPyro NUTS), side by side.
 - `run_nuts`: the width-N network posterior as an ArviZ DataTree with diagnostics (readout
   integrated out by default: `collapsed_regression`, `readout_draws`).
 - `compare_widths` / `plot_comparison`: predictive bands, ELPD and a W2 distance by width.
+- `predictive_study`: the NUTS network, the NNGP posterior, the NTK-GP (`ntk_gp_predictive`) and deep
+  ensembles (`ensemble_predictive`) side by side: W2 between each pair with errors (`w2_between`),
+  held-out ELPD (`heldout_elpd`), each distance to its infinite-width limit against width.
 """
 
 from __future__ import annotations
@@ -29,6 +32,26 @@ from ._data import RegressionData, check_xy, diabetes_bmi, input_grid, load_data
 from ._fit import GPFit, GPWarning, build_model, exact_loo, safe_jitter
 from ._kernels import NNGPKernel, NTKKernel, arch_from_kernel, relu_as_arccosine, scale_fields
 from ._optimise import available_memory, exact_gp_bytes, fit_gp, max_exact_n
+from ._predictive import (
+    Predictive,
+    bnn_predictive,
+    elpd_difference,
+    ensemble_predictive,
+    heldout_elpd,
+    nngp_predictive,
+    ntk_gp_predictive,
+    ntk_learning_rate,
+    w2_between,
+)
+from ._predictive_report import plot_distances, plot_predictives, study_tree
+from ._predictive_study import (
+    PredictiveStudy,
+    distance_scaling,
+    heldout_table,
+    pair_distances,
+    predictive_study,
+    split_heldout,
+)
 from ._sparse import SparseGPFit
 
 __all__ = [
@@ -71,6 +94,24 @@ __all__ = [
     "w2_estimate",
     "w2_of_tree",
     "w2_to_gp",
+    "Predictive",
+    "PredictiveStudy",
+    "bnn_predictive",
+    "distance_scaling",
+    "elpd_difference",
+    "ensemble_predictive",
+    "heldout_elpd",
+    "heldout_table",
+    "nngp_predictive",
+    "ntk_gp_predictive",
+    "ntk_learning_rate",
+    "pair_distances",
+    "plot_distances",
+    "plot_predictives",
+    "predictive_study",
+    "split_heldout",
+    "study_tree",
+    "w2_between",
 ]
 
 # float64 scoped to each public call (issue 11: importing nnft_ppl leaves jax_enable_x64 alone)

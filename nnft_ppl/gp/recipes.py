@@ -1,5 +1,6 @@
 """Recipe runners: `gp_fit` (NNGP hyperparameters by the marginal likelihood on each
-data set) and `nn_vs_gp` (finite-width networks by NUTS against the fitted NNGP)."""
+data set), `nn_vs_gp` (finite-width networks by NUTS against the fitted NNGP) and
+`predictive_comparison` (NUTS networks, NNGP, NTK-GP and deep ensembles side by side)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from pathlib import Path
 import numpy as np
 import xarray as xr
 
+from .._conventions import arch_attrs
 from .._errors import NNFTError
 from .._schema import Arch, Bool, Float, Int, List, Str, Table
 from ..architectures import make_architecture
@@ -17,6 +19,8 @@ from ..theory import fit_width_scaling
 from ._compare import compare_widths, plot_comparison
 from ._data import input_grid, load_dataset
 from ._fit import fit_gp
+from ._predictive_report import plot_distances, plot_predictives, study_tree
+from ._predictive_study import LIMITS, distance_scaling, heldout_table, pair_distances, predictive_study, split_heldout
 
 DATASETS = Table(
     {
@@ -242,3 +246,173 @@ def run_nn_vs_gp(spec: dict, out: Path, progress: bool = True) -> dict:
         summary[dname] = f"W2 to the GP {w2_se} (decreasing: {mono})"
     (out / "summary.md").write_text("\n".join(lines))
     return summary
+
+
+# ---- predictive_comparison (issue 14 item 5) ---------------------------------------------------------
+PREDICTIVE_SCHEMA = Table(
+    {
+        "architecture": Arch(exclude=("width", "d")),
+        "n_grid": Int(lo=2),
+        "data": Table(
+            {
+                "name": Str(("synthetic", "diabetes_bmi")),
+                "n": Int(lo=8),
+                "n_heldout": Int(lo=2),
+                "noise": Float(positive=True),
+            }
+        ),
+        "gp": Table({"fit_iters": Int(lo=0), "init_noise": Float(positive=True)}),
+        "training": Table(
+            {
+                "widths": List(Int(lo=1), min_len=1),
+                "n_networks": Int(lo=8),
+                "learning_rate": Float(positive=True),
+                "time": Float(positive=True),
+            }
+        ),
+        "bnn": Table(
+            {"widths": List(Int(lo=1)), "num_warmup": Int(lo=1), "num_samples": Int(lo=1), "num_chains": Int(lo=2)}
+        ),
+    },
+    required=("architecture",),
+)
+PREDICTIVE_SMALL = {
+    "n_grid": 8,
+    "data.n": 20,
+    "data.n_heldout": 8,
+    "gp.fit_iters": 20,
+    "training.widths": [64, 512],
+    "training.n_networks": 64,
+    "bnn.widths": [8],
+    "bnn.num_warmup": 100,
+    "bnn.num_samples": 100,
+    "bnn.num_chains": 2,
+}
+
+
+def _predictive_data(spec: dict, seed: int):
+    cfg = {"name": "synthetic", "n": 40, "n_heldout": 20, **spec.get("data", {})}
+    kw = {"n": cfg["n"], "seed": seed}
+    if "noise" in cfg:
+        if cfg["name"] != "synthetic":
+            raise NNFTError(f"data.noise: only the synthetic data set takes a noise level, not {cfg['name']!r}")
+        kw["noise"] = cfg["noise"]
+    data = load_dataset(cfg["name"], **kw)
+    return data, split_heldout(data.x, data.y, cfg["n_heldout"], seed)
+
+
+@register_recipe(
+    "predictive_comparison",
+    schema=PREDICTIVE_SCHEMA,
+    small=PREDICTIVE_SMALL,
+    summary="NUTS BNN vs NNGP vs NTK-GP vs deep ensemble: W2, held-out ELPD",
+)
+def run_predictive_comparison(spec: dict, out: Path, progress: bool = True) -> dict:
+    """Fit the NNGP's scales and noise on the training part, then compute the NNGP posterior, the NTK-GP,
+    deep ensembles and NUTS networks at their widths; write `predictive.nc`, `bnn_N<w>.nc`,
+    `predictives.png`, `distances.png` and summary.md (W2 between each pair with errors, held-out
+    ELPD, each finite-width distance to its limit against width)."""
+    seed = int(spec.get("seed", 0))
+    a = spec["architecture"]
+    data, (xt, yt, xh, yh) = _predictive_data(spec, seed)
+    arch = make_architecture(a["name"], **{**a.get("params", {}), "d": data.d})
+    gcfg = {"fit_iters": 200, "init_noise": 0.5, **spec.get("gp", {})}
+    noise, notes = gcfg["init_noise"], "prior scales and noise as given (gp.fit_iters = 0)"
+    if gcfg["fit_iters"] > 0:
+        gp = fit_gp(arch, xt, yt, noise=noise, num_iters=gcfg["fit_iters"], standardize=False)
+        arch, noise, notes = gp.arch, gp.noise, f"NNGP fit on the training points: {gp.summary()}"
+    tcfg = {"widths": [64, 256, 1024], "n_networks": 256, **spec.get("training", {})}
+    bcfg = {"widths": [4, 16, 64], **spec.get("bnn", {})}
+    study = predictive_study(
+        arch,
+        xt,
+        yt,
+        input_grid(data, int(spec.get("n_grid", 40))),
+        xh,
+        yh,
+        noise,
+        ensemble_widths=tcfg["widths"],
+        bnn_widths=bcfg["widths"],
+        n_networks=tcfg["n_networks"],
+        time=tcfg.get("time"),
+        learning_rate=tcfg.get("learning_rate"),
+        nuts={k: v for k, v in bcfg.items() if k != "widths"},
+        key=seed,
+        progress_bar=progress,
+    )
+    dist, elpd = pair_distances(study), heldout_table(study)
+    fits = {}
+    for fin, lim in LIMITS.items():
+        pair = next(p for p in dist.pair.values if set(p.split(" vs ")) == {fin, lim})
+        fits[pair] = distance_scaling(dist, pair)
+    attrs = {**arch_attrs(arch), **data.attrs(), "n_train": len(yt), "n_heldout": len(yh), "gp": notes}
+    dist.attrs["fits"] = json.dumps(fits)
+    study_tree(study, dist, elpd, attrs).to_netcdf(out / "predictive.nc")
+    for w, dt in study.bnn_trees.items():
+        dt.attrs = {k: (json.dumps(v) if isinstance(v, list) else v) for k, v in dt.attrs.items()}
+        dt.to_netcdf(out / f"bnn_N{w}.nc")
+    plot_predictives(study).savefig(out / "predictives.png", dpi=110)
+    plot_distances(dist, fits).savefig(out / "distances.png", dpi=110)
+    (out / "summary.md").write_text("\n".join(_predictive_summary(study, dist, elpd, fits, data.name, notes)))
+    return {
+        p: (f"slope {f['slope']:.2f} +- {f['slope_se']:.2f}" if f.get("fit") == "ok" else f["fit"])
+        for p, f in fits.items()
+    }
+
+
+def _predictive_summary(study, dist, elpd, fits, dname, notes) -> list[str]:
+    lines = [f"# Predictive comparison: {study.arch.name} on {dname}", "", f"{notes}. Noise {study.noise:.4g}.", ""]
+    lines += [
+        f"Training (NTK-GP and ensembles): gradient descent, learning rate {study.learning_rate:.4g}, "
+        f"time t = {study.time:.4g} ({round(study.time / study.learning_rate)} steps), NTK parametrisation; "
+        f"{len(study.y_train)} training and {len(study.y_heldout)} held-out points.",
+        "",
+        "## W2 between the predictives of y (debiased; SE; `~0` = not resolved above 0 at 4 SE)",
+        "",
+        "| width | " + " | ".join(str(p) for p in dist.pair.values) + " |",
+        "|---|" + "---|" * dist.sizes["pair"],
+    ]
+    for w in dist.width.values:
+        d = dist.sel(width=w)
+        cells = [
+            "-" if not np.isfinite(v) else f"{v:.4f} ± {s:.4f}{'' if r > 0 else ' ~0'}"
+            for v, s, r in zip(d.w2.values, d.w2_se.values, d.resolved.values, strict=True)
+        ]
+        lines.append(f"| {int(w)} | " + " | ".join(cells) + " |")
+    lines += ["", "## Held-out ELPD (SE over points; Monte Carlo SE; difference from the NNGP, paired SE)", ""]
+    lines += ["| predictive | ELPD | SE | MC SE | minus NNGP | SE |", "|---|---|---|---|---|---|"]
+    for i, lab in enumerate(elpd.predictive.values):
+        r = elpd.isel(predictive=i)
+        lines.append(
+            f"| {lab} | {float(r.elpd):.3f} | {float(r.elpd_se):.3f} | {float(r.elpd_mc_se):.3f} | "
+            f"{float(r.elpd_diff_nngp):.3f} | {float(r.elpd_diff_nngp_se):.3f} |"
+        )
+    lines += ["", "## Distance to the infinite-width limit against width", ""]
+    for pair, f in fits.items():
+        slope = (
+            f"slope {f['slope']:.3f} ± {f['slope_se']:.3f} (95% CI {f['ci_low']:.2f}..{f['ci_high']:.2f}), "
+            f"amplitude {f['fit_amplitude']:.3g}"
+            if f.get("fit") == "ok"
+            else f["fit"]
+        )
+        amp = (
+            f"N x W2 = {f['amplitude']:.4g} ± {f['amplitude_se']:.2g} (chi2 {f['amplitude_chi2']:.2f} on "
+            f"{f['amplitude_dof']} dof; by width {', '.join(f'{x:.3g}' for x in f['amplitude_by_width'])})"
+            if "amplitude" in f
+            else "no resolved width"
+        )
+        lines.append(f"- {pair}: over N = {f['widths_used']}: {slope}; at the expected slope -1: {amp}")
+        local = ", ".join(f"{a}->{b}: {x:.2f} ± {e:.2f}" for a, b, x, e in f["local_slopes"])
+        lines.append(f"  - local slopes between consecutive widths: {local or 'none'}")
+    for w, dt in study.bnn_trees.items():
+        lines.append(
+            f"- NUTS N={w}: R-hat max {dt.attrs['rhat_max']:.4f}, divergences {dt.attrs['divergences']}, "
+            f"Pareto k-hat of the variance's summands {study.bnns[w].khat():.2f}"
+        )
+    for w, loss in study.train_loss.items():
+        lines.append(
+            f"- ensemble N={w}: final training loss median {np.median(loss):.4g}, "
+            f"Pareto k-hat of the variance's summands {study.ensembles[w].khat():.2f} (> 0.5: SEs unreliable)"
+        )
+    lines += ["", "![](predictives.png)", "", "![](distances.png)", ""]
+    return lines
