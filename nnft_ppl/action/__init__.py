@@ -2,7 +2,7 @@
 (arXiv:2008.08601, arXiv:2307.03223): the local quartic coupling and its running with the cutoff,
 six-point predictions, with jackknife errors propagated through every step."""
 
-from ._amputate import Locality, Vertex, amputate, locality
+from ._amputate import Locality, Vertex, amputate, amputate6, locality, tree_from_g4c
 from ._correlators import Correlators, exact_correlators, from_sums, jackknife_cov, measure
 from ._engineer import Engineered, engineer
 from ._field import gaussian_field
@@ -22,6 +22,8 @@ __all__ = [
     "Locality",
     "Vertex",
     "amputate",
+    "amputate6",
+    "tree_from_g4c",
     "locality",
     "Closure",
     "Compared",
