@@ -7,8 +7,10 @@ widths 16 and 32 in benchmarks/action_sampled_loop.py) is below the Monte Carlo 
 
 Tails: the Schwinger-Dyson G4c averages degree-6 polynomials of a near-Gaussian field, whose Pareto
 k-hat reads ~ 1 at this size (for |z|^6 of exact Gaussian draws it is already 0.6 at n = 8000; every
-moment is finite, the Pareto fit misreads stretched-exponential tails); the SEs are calibrated by
-independent replicas in the benchmark instead (mean z^2 quoted there). G2's terms (degree 4) pass k < 0.5."""
+moment is finite, the Pareto fit misreads stretched-exponential tails); the SEs are checked against
+independent replicas in the benchmark instead: 24 replicas of 8 chains x 500 draws scatter with
+mean z^2 = 2.0 +- 0.35 (the SEs are ~1.4x too small at that size), so the closure here is the stricter
+side and the power check below inflates the SEs by 1.5. G2's terms (degree 4) pass k < 0.5."""
 
 from __future__ import annotations
 
@@ -49,12 +51,13 @@ def test_sampled_effective_theory_closes_the_loop_for_cosnet(sampled):
 
 
 def test_the_comparison_has_power(sampled):
-    """The same draws against the width-32 ensemble's exact G4c (lam twice as large) are rejected, and the
+    """The same draws against the width-32 ensemble's exact G4c (lam twice as large) are rejected, even
+    with the SEs inflated by 1.5 (replicas of 4000 draws scatter by sqrt(2.0) times their SE), and the
     Schwinger-Dyson G4c is > 3x more precise than the plain fourth cumulant of the same draws (the plain
     one would need > 9x the draws)."""
     _, _, _, th, cl = sampled
     g8 = A.exact_correlators(nn.CosNet(width=32), X, orders=(4,), full=False).connected[4].value
-    z8 = (g8 - th.g4c.value) / th.g4c.se
+    z8 = (g8 - th.g4c.value) / (1.5 * th.g4c.se)  # 1.5: the SEs' calibration (benchmark: mean z^2 = 2.0)
     assert np.max(np.abs(z8)) > se_threshold(len(z8)), z8
     assert np.all(th.g4c_plain.se > 3 * th.g4c.se)
 

@@ -1,6 +1,7 @@
 """Actions from ensembles: the couplings of S[phi] inferred from an ensemble's connected correlators
 (arXiv:2008.08601, arXiv:2307.03223): the local quartic coupling and its running with the cutoff,
-six-point predictions, with jackknife errors propagated through every step."""
+six-point predictions, the quartic and sextic vertices by amputation, and the loop closed by sampling the
+effective theory with `nnft_ppl.deform`'s NUTS, with jackknife errors propagated through every step."""
 
 from ._amputate import Locality, Vertex, amputate, amputate6, locality, tree_from_g4c
 from ._correlators import Correlators, exact_correlators, from_sums, jackknife_cov, measure
