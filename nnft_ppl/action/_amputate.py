@@ -6,6 +6,11 @@ V = -(W^-1 K^-1)^{(x)4} G4c. A local vertex lam delta(z1-z2) delta(z1-z3) delta(
 V_eeee = lam / w_e^3, so the off-diagonal entries measure non-locality. K^-1 is a pseudo-inverse with
 eigenvalues below `rcond` times the largest dropped (smooth kernels are ill-conditioned on fine grids).
 Every jackknife replica of G4c is amputated, so the SEs come through the whole pipeline.
+
+The sextic vertex (`amputate6`) is G6c minus its tree-level part, amputated on all six legs. At the order
+of G6c the tree is built from the connected four-point functions joined by the inverse propagator
+(the Edgeworth / Demirtas et al. construction, the connected correlators as vertices, arXiv:2307.03223):
+for the finite-dimensional marginal on the grid this is the exact log-density's phi^6 coefficient.
 """
 
 from __future__ import annotations
@@ -16,7 +21,7 @@ from typing import NamedTuple
 import numpy as np
 
 from .._errors import NNFTError
-from .._tensors import sorted_tuples
+from .._tensors import expand, sorted_tuples
 from .._x64 import float64
 from ..architectures import Architecture
 from ..stats import jackknife_se
@@ -96,3 +101,49 @@ def locality(vertex: Vertex, decimals: int = 9) -> Locality:
     mean = np.array([r[dist == s].mean() for s in seps])
     reps = np.stack([rr[:, dist == s].mean(-1) for s in seps], axis=1)
     return Locality(seps, mean, jackknife_se(reps))
+
+
+_SPLITS6 = tuple((s, tuple(i for i in range(6) if i not in s)) for s in itertools.combinations(range(6), 3) if 0 in s)
+_L6 = "abcdef"
+
+
+def tree_from_g4c(g4: np.ndarray, kinv: np.ndarray) -> np.ndarray:
+    """The tree-level six-point function of two quartic vertices on the grid, written with the
+    connected four-point functions themselves (external legs included): sum over the 10 splits
+    {abc}{def} of G4c(a,b,c,m) K^-1(m,n) G4c(d,e,f,n); `g4` (..., P, P, P, P) -> (..., P,)*6.
+    (The vertex weights cancel: with G4c = -(KW)^{(x)4} V, the internal line W K W between two
+    vertices meets (KW)^-1 on each side.)"""
+    out = 0.0
+    for a, b in _SPLITS6:
+        left = "".join(_L6[i] for i in a) + "x"
+        right = "".join(_L6[i] for i in b) + "y"
+        out = out + np.einsum(f"...{left},xy,...{right}->...{_L6}", g4, kinv, g4, optimize=True)
+    return out
+
+
+@float64
+def amputate6(corr: Correlators, arch: Architecture, weights=None, *, rcond: float = 1e-10, x=None) -> Vertex:
+    """The sextic vertex V6 = -(W^-1 K^-1)^{(x)6} (G6c - tree) on the grid, where the tree is the
+    O(V4^2) two-quartic-vertex part (`tree_from_g4c`): the action's phi^6 coupling at the order of
+    G6c (1/N^2 for i.i.d. neurons), S = S_GP + (1/4!) sum W^4 V4 phi^4 + (1/6!) sum W^6 V6 phi^6.
+    Every jackknife replica of G4c and G6c goes through the whole step (SEs through the pipeline)."""
+    xs = corr.check_against(arch, x)
+    p = xs.shape[0]
+    w = np.ones(p) if weights is None else np.asarray(weights, np.float64)
+    if w.shape != (p,) or not np.all(np.isfinite(w)) or np.any(w <= 0):
+        raise NNFTError(f"weights: expected {p} positive finite grid weights")
+    if not (np.isfinite(rcond) and 0 < rcond < 1):
+        raise NNFTError(f"rcond must be in (0, 1), got {rcond!r}")
+    k = kernel_to(arch, xs, xs)
+    ev, vec = np.linalg.eigh(0.5 * (k + k.T))
+    keep = ev > rcond * ev.max()
+    kinv = (vec[:, keep] / ev[keep]) @ vec[:, keep].T
+    a = kinv / w[:, None]
+    g4, g6 = corr.connected_at(4), corr.connected_at(6)
+
+    def amp(v4, v6):
+        d = expand(v6, p, 6) - tree_from_g4c(expand(v4, p, 4), kinv)
+        return -np.einsum("ag,bh,ci,dj,ek,fl,...abcdef->...ghijkl", a, a, a, a, a, a, d, optimize=True)
+
+    reps = amp(g4.replicas, g6.replicas)
+    return Vertex(xs, amp(g4.value, g6.value), reps, jackknife_se(reps), int(keep.sum()))
