@@ -5,7 +5,6 @@ diagnostics that are reported, never silenced."""
 
 from __future__ import annotations
 
-import contextlib
 import warnings
 
 import arviz_stats as azs
@@ -14,13 +13,11 @@ import jax.numpy as jnp
 import numpy as np
 import numpyro
 import numpyro.distributions as dist
-import numpyro.util
 import scipy.stats
 from jaxtyping import Array, Float
 from numpyro.infer import MCMC, NUTS, init_to_sample
 
 from .. import _validate as V
-from .._cache import long_run_compiler_options
 from .._errors import NNFTError
 from .._keys import as_key
 from ..architectures import Architecture
@@ -212,31 +209,13 @@ def _sample_posterior(arch, xa, ya, xt, opts: dict, collapse: bool):
         if collapse
         else (arch, xj, yj, xtj if xt is not None else None, noise, noise_prior_scale)
     )
-    with _loop_compiler_options(long_run_compiler_options(opts["num_warmup"] + opts["num_samples"])):
-        mcmc.run(k_run, *args, extra_fields=T.EXTRA_FIELDS)
+    mcmc.run(k_run, *args, extra_fields=T.EXTRA_FIELDS)
     samples = mcmc.get_samples(group_by_chain=True)
     samples.pop("phi", None)
     if collapse:
         shape = (opts["num_chains"], opts["num_samples"])
         samples.update(_draw_readout(arch, samples, noise, xj, yj, xtj, k_read, shape))
     return mcmc, samples, k_pp
-
-
-@contextlib.contextmanager
-def _loop_compiler_options(options: dict | None):
-    """NumPyro's sampling loop (`numpyro.util.fori_collect`, jitted through `numpyro.util.maybe_jit`)
-    compiled with these XLA options inside the block (none: unchanged)."""
-    orig = numpyro.util.maybe_jit
-    if options is not None:
-
-        def maybe_jit(fn, *args, **kwargs):
-            return orig(fn, *args, **{"compiler_options": options, **kwargs})
-
-        numpyro.util.maybe_jit = maybe_jit
-    try:
-        yield
-    finally:
-        numpyro.util.maybe_jit = orig
 
 
 def _posterior_tree(arch, mcmc, samples: dict, k_pp, xa, ya, xt, noise, collapse: bool):
