@@ -45,8 +45,9 @@ def enable_compilation_cache() -> Path:
 #: sampler steps per chain (warm-up + draws) from which a sampler is compiled at full XLA back-end
 #: optimisation even where the process lowers it (tests/conftest.py sets LLVM -O0, which saves compile
 #: time on short programs): a long run costs far more at -O0 than the optimisation costs to compile
-#: (measured: the test suite's 8-coupling phi4 scan, 8 chains x 1100 steps each, 108 -> 62 CPU-s)
-LONG_RUN_STEPS = 400
+#: (measured: the test suite's 8-coupling phi4 scan, 8 chains x 1100 steps each, 108 -> 62 CPU-s).
+#: Set where that gain was measured; shorter runs keep the process's level (and their draws)
+LONG_RUN_STEPS = 1000
 
 
 def long_run_compiler_options(steps: int) -> dict | None:
