@@ -15,6 +15,7 @@ from numpyro.infer.hmc import hmc
 from numpyro.infer.util import initialize_model
 
 from .. import _validate as V
+from .._cache import long_run_compiler_options
 from .._errors import NNFTError
 from .._keys import as_dtype, rng_key_arg
 from ..ensemble._mesh import AXIS, mesh_for, resolve_devices
@@ -205,7 +206,8 @@ def _run_meta(model: Deformed, pot: Potential, cfg: NUTSConfig, elapsed: float, 
 
 def _compiled_runner(fn, potential_gen, postprocess_gen, cfg: NUTSConfig):
     """A jitted (init_z, keys, x, potential) -> (samples, stats) for all chains: pure init/step functions
-    of NumPyro's functional HMC/NUTS, warm-up and sampling as `lax.scan`s, compiled once."""
+    of NumPyro's functional HMC/NUTS, warm-up and sampling as `lax.scan`s, compiled once (see
+    `nnft_ppl._cache.LONG_RUN_STEPS` for the optimisation level)."""
     kernel, num_warmup, num_samples, num_chains = cfg.kernel, cfg.num_warmup, cfg.num_samples, cfg.num_chains
     chain_method, target_accept_prob, max_tree_depth = cfg.chain_method, cfg.target_accept_prob, cfg.max_tree_depth
     init_kernel, sample_kernel = hmc(potential_fn_gen=potential_gen, algo="NUTS" if kernel == "nuts" else "HMC")
@@ -250,4 +252,4 @@ def _compiled_runner(fn, potential_gen, postprocess_gen, cfg: NUTSConfig):
             z0, keys, xx, pot
         )
 
-    return jax.jit(all_chains)
+    return jax.jit(all_chains, compiler_options=long_run_compiler_options(cfg.num_warmup + cfg.num_samples))

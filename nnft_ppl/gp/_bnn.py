@@ -22,7 +22,7 @@ from .._errors import NNFTError
 from .._keys import as_key
 from ..architectures import Architecture
 from . import _tree as T
-from ._collapsed import collapsed_regression, collapsible, hidden_site_names, readout_draws
+from ._collapsed import collapsed_regression, collapsible, hidden_site_names, readout_fn
 from ._data import check_xy
 
 #: R-hat above this (on the identified quantities) is flagged
@@ -65,11 +65,16 @@ def _draw_readout(arch, samples, noise, x, y, xt, key, shape, batch: int = 1024)
     total = shape[0] * shape[1]
     sig = jnp.reshape(samples["sigma"], (-1,)) if noise is None else jnp.full((total,), noise, x.dtype)
     keys = jax.random.split(key, total)
-    outs = []
-    for i in range(0, total, batch):
-        sl = slice(i, i + batch)
-        outs.append(readout_draws(arch, {k: v[sl] for k, v in flat.items()}, sig[sl], x, y, xt, keys[sl]))
-    return {k: np.concatenate([np.asarray(o[k]) for o in outs]).reshape(*shape, *outs[0][k].shape[1:]) for k in outs[0]}
+    # batches of one size (the last padded by repeating its final draw, then trimmed): one compilation
+    n_batches = -(-total // batch)
+    size = -(-total // n_batches)
+    idx = np.minimum(np.arange(n_batches * size), total - 1).reshape(n_batches, size)
+    fn = readout_fn(arch, x, y, xt)
+    outs = [fn({k: v[i] for k, v in flat.items()}, sig[i], keys[i]) for i in idx]
+    return {
+        k: np.concatenate([np.asarray(o[k]) for o in outs])[:total].reshape(*shape, *outs[0][k].shape[1:])
+        for k in outs[0]
+    }
 
 
 #: old spellings of run_nuts's arguments (one release, with a DeprecationWarning) -> NumPyro's names

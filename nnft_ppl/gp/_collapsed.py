@@ -80,6 +80,12 @@ def readout_draws(arch: IIDNeuronArchitecture, hidden: dict, sigma, x, y, x_test
 
     Pathwise conditioning: with prior draws (a0, b0) and noise e0,
     (a, b) = (a0, b0) + Cov[(a, b), f(x)] (K + sigma^2 I)^-1 (y - f0(x) - e0)."""
+    return readout_fn(arch, x, y, x_test)(hidden, sigma, keys)
+
+
+def readout_fn(arch: IIDNeuronArchitecture, x, y, x_test):
+    """`readout_draws` for fixed (arch, x, y, x_test) as one jitted (hidden, sigma, keys) -> dict, to call
+    on several batches of draws with one compilation per batch shape."""
     s2 = arch.readout_std**2 / arch.width
     b2 = arch.bias_std**2
     n = x.shape[0]
@@ -117,4 +123,4 @@ def readout_draws(arch: IIDNeuronArchitecture, hidden: dict, sigma, x, y, x_test
             out["f_test"] = out["f_test"] + b
         return out
 
-    return jax.jit(jax.vmap(one))(hidden, sigma, keys)
+    return jax.jit(jax.vmap(one))
