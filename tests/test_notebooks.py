@@ -45,7 +45,13 @@ NEEDLES = {
     "03_interacting": ["rejected:", "Kish ESS"],
     "04_symmetry": ["smallest flagged last-layer mean"],
     "05_zoo_tour": ["leading order", "G4c_0011", "deep_mlp", "FreeScalar      max |G2 - K| / SE", "AttentionNet"],
-    "06_expressivity": ["max |G2 - K| / SE =", "test RMSE of the 4 networks:", "fitted slope"],
+    "06_expressivity": [
+        "max |G2 - K| / SE =",
+        "test RMSE of the 4 networks:",
+        "fitted slope",
+        "max |mean empirical NTK - analytic NTK| / SE",
+        "trained mean vs lazy theory",
+    ],
     "07_actions": ["constancy chi^2/dof", "G6c (O(lam^2) tree)", "G6 - Wick6(K)"],
 }
 #: what no notebook may print (non-converged NUTS runs announce themselves so)

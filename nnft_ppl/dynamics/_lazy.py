@@ -16,6 +16,7 @@ replaces the exponential (exact for the linearised network at finite step size).
 
 from __future__ import annotations
 
+import equinox as eqx
 import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array, Float
@@ -80,14 +81,12 @@ def lazy_prediction(
     y = np.asarray(y_train, np.float64)
     if y.ndim != 1 or y.shape[0] != xt.shape[0]:
         raise NNFTError(f"y_train: shape {y.shape} does not match x_train's {xt.shape[0]} points")
-    xt, x = jnp.asarray(xt, jnp.float64), jnp.asarray(x, jnp.float64)
-    return frozen_ntk_dynamics(
-        arch.nngp_kernel(x, x),
-        arch.nngp_kernel(x, xt),
-        arch.nngp_kernel(xt, xt),
-        ntk_kernel(arch, x, xt),
-        ntk_kernel(arch, xt, xt),
-        y,
-        times,
-        learning_rate,
-    )
+    p = x.shape[0]
+    z = jnp.asarray(np.concatenate([np.asarray(x), np.asarray(xt)]), jnp.float64)
+    k, th = (np.asarray(a) for a in _kernels(arch, z))  # both kernels on all points in one compiled call
+    return frozen_ntk_dynamics(k[:p, :p], k[:p, p:], k[p:, p:], th[:p, p:], th[p:, p:], y, times, learning_rate)
+
+
+@eqx.filter_jit  # eagerly, the kernels' closed forms ran op by op (dozens of small compiles)
+def _kernels(arch, z):
+    return arch.nngp_kernel(z, z), ntk_kernel(arch, z, z)
