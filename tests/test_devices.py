@@ -1,7 +1,8 @@
 """Issue 16 (devices): the ensemble estimators and the NUTS chains split over a device mesh give,
 for the same key, the results of one device (to float64 rounding): the draws never depend on the
 device count. Four CPU devices are forced in a subprocess (this process keeps its own count); the same
-subprocess first measures the peak memory of tests/test_memory.py (one Python + JAX start for both)."""
+subprocess first measures the peak memory of tests/test_memory.py and last runs tests/test_x64.py's float64
+checks in its 32-bit mode (one Python + JAX start for the three)."""
 
 from __future__ import annotations
 
@@ -19,17 +20,22 @@ import nnft_ppl as nn
 from nnft_ppl import NNFTError
 from nnft_ppl.ensemble import ensemble_correlators
 from tests.test_memory import BOUND_MB, N_LARGE, N_SMALL
+from tests.test_x64 import X as X64_POINTS
+from tests.test_x64 import check_fresh_float64_run
 
 SCRIPT = textwrap.dedent(
     """
-    import json, resource, sys
+    import json, resource, sys, warnings
     import jax, numpy as np
+    import jax.numpy as jnp
+
+    x64_before = jax.config.jax_enable_x64  # tests/test_x64.py: importing nnft_ppl changes no JAX setting
     import nnft_ppl as nn
     from nnft_ppl import deform as D
     from nnft_ppl.ensemble import ensemble_correlators, neuron_correlators
 
     assert jax.device_count() == 4, jax.devices()
-    out = {}
+    out = {"x64.x64_before": x64_before, "x64.x64_after": jax.config.jax_enable_x64}
 
     # tests/test_memory.py's measurement, first (the peak RSS only grows: nothing may run before it)
     xm = np.linspace(-1.0, 1.0, 6)[:, None]
@@ -58,6 +64,25 @@ SCRIPT = textwrap.dedent(
     out["nuts.methods"] = [runs[1].meta["chain_method"], runs[4].meta["chain_method"]]
     for site, v in runs[1].samples.items():
         out[f"nuts.{site}"] = float(np.max(np.abs(v - runs[4].samples[site]))) / (float(np.max(np.abs(v))) or 1.0)
+
+    # tests/test_x64.py: float64 entry points give float64 results in this 32-bit process (one device,
+    # as in the test process that compares them)
+    from nnft_ppl.theory import exact_connected
+
+    arch = nn.ErfNet(width=5, sw=0.7, sb=0.3)
+    xx = jnp.asarray(X64_POINTS)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        g4 = exact_connected(arch, xx, order=4)
+        ens = ensemble_correlators(arch, xx, 2048, 3, max_order=2, n_blocks=8, progress=False, devices=1)
+    out.update({
+        "x64.zeros_dtype": str(jnp.zeros(1).dtype),
+        "x64.g4": [float(v) for v in g4.ravel()],
+        "x64.g2": [float(v) for v in ens["G2"].values.ravel()],
+        "x64.g2_dtype": str(ens["G2"].dtype),
+        "x64.truncation_warnings": [str(w.message) for w in caught if "truncated" in str(w.message)],
+        "x64.scale": float(arch.sw),
+    })
     print("RESULT" + json.dumps(out))
     """
 )
@@ -69,7 +94,8 @@ def four_devices():
     # fewer per-thread malloc arenas: a steadier RSS for the memory measurement
     flags = "--xla_force_host_platform_device_count=4 --xla_backend_optimization_level=0"
     env = {**os.environ, "XLA_FLAGS": flags, "JAX_PLATFORMS": "cpu", "MALLOC_ARENA_MAX": "2"}
-    script = SCRIPT.replace("MEMORY_SIZES", repr((N_SMALL, N_SMALL, N_LARGE)))
+    script = SCRIPT.replace("MEMORY_SIZES", repr((N_SMALL, N_SMALL, N_LARGE))).replace("X64_POINTS", repr(X64_POINTS))
+    env.pop("JAX_ENABLE_X64", None)  # nothing enables float64 in the child (tests/test_x64.py)
     proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env, timeout=600)
     assert proc.returncode == 0, proc.stderr[-3000:]
     line = next(s for s in proc.stdout.splitlines() if s.startswith("RESULT"))
@@ -106,3 +132,8 @@ def test_peak_memory_flat_in_n_nets(four_devices):
     warm, small, large = four_devices["memory.peak_mb"]
     # the first run compiles; the second (same size) is the baseline of a warm process
     assert large - small < BOUND_MB, (warm, small, large)
+
+
+def test_import_leaves_x64_alone_and_entry_points_stay_float64(four_devices):
+    """tests/test_x64.py's check (its fresh 32-bit process is this module's subprocess)."""
+    check_fresh_float64_run({k.split(".", 1)[1]: v for k, v in four_devices.items() if k.startswith("x64.")})

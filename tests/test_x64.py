@@ -2,16 +2,12 @@
 float64 results to a caller running in JAX's default 32-bit mode (issue 11).
 
 The test process itself runs in float64 (tests/conftest.py); the checks run in a fresh
-subprocess, where nothing enabled `jax_enable_x64`, and compare with this process's float64
-results to rounding (1e-12 relative: the same float64 computation)."""
+subprocess, where nothing enabled `jax_enable_x64` (tests/test_devices.py's, shared), and compare
+with this process's float64 results to rounding (1e-12 relative: the same float64 computation)."""
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
 import sys
-import textwrap
 import warnings
 
 import jax
@@ -24,48 +20,14 @@ from nnft_ppl.theory import exact_connected
 
 X = [[-0.5], [0.25], [1.0]]
 
-SCRIPT = textwrap.dedent(
-    """
-    import json, warnings
-    import jax
-    import jax.numpy as jnp
-
-    before = jax.config.jax_enable_x64
-    import nnft_ppl
-    from nnft_ppl import ErfNet
-    from nnft_ppl.ensemble import ensemble_correlators
-    from nnft_ppl.theory import exact_connected
-
-    arch = ErfNet(width=5, sw=0.7, sb=0.3)
-    x = jnp.asarray(X_POINTS)
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        g4 = exact_connected(arch, x, order=4)
-        ens = ensemble_correlators(arch, x, 2048, 3, max_order=2, n_blocks=8, progress=False)
-    out = {
-        "x64_before": before,
-        "x64_after": jax.config.jax_enable_x64,
-        "zeros_dtype": str(jnp.zeros(1).dtype),
-        "g4": [float(v) for v in g4.ravel()],
-        "g2": [float(v) for v in ens["G2"].values.ravel()],
-        "g2_dtype": str(ens["G2"].dtype),
-        "truncation_warnings": [str(w.message) for w in caught if "truncated" in str(w.message)],
-        "scale": float(arch.sw),
-    }
-    print(json.dumps(out))
-    """
-).replace("X_POINTS", repr(X))
+# The fresh 32-bit process is tests/test_devices.py's subprocess (one Python + JAX start for both
+# modules), whose `test_import_leaves_x64_alone_and_entry_points_stay_float64` calls this with its
+# results: jax_enable_x64 before and after `import nnft_ppl`, and the float64 entry points' results there.
 
 
-def _fresh_run() -> dict:
-    env = {k: v for k, v in os.environ.items() if k != "JAX_ENABLE_X64"}
-    res = subprocess.run([sys.executable, "-c", SCRIPT], capture_output=True, text=True, env=env, timeout=300)
-    assert res.returncode == 0, res.stderr[-3000:]
-    return json.loads(res.stdout.strip().splitlines()[-1])
-
-
-def test_import_leaves_x64_alone_and_entry_points_stay_float64():
-    out = _fresh_run()
+def check_fresh_float64_run(out: dict) -> None:
+    """Importing nnft_ppl left x64 off in the fresh process, whose float64 entry points gave this
+    process's float64 results to rounding."""
     assert out["x64_before"] is False and out["x64_after"] is False
     assert out["zeros_dtype"] == "float32"
     assert out["truncation_warnings"] == []

@@ -45,7 +45,15 @@ def _decenter(msg):
 
 def hidden_site_names(arch: IIDNeuronArchitecture) -> list[str]:
     """The architecture's own hidden-layer site names (what `features` reads)."""
-    return list(arch.sample_hidden(jax.random.key(0)))
+    names: list[str] = []
+
+    def draw():  # traced abstractly: the names (in the prior's order), without running it op by op
+        hidden = arch.sample_hidden(jax.random.key(0))
+        names.extend(hidden)
+        return hidden
+
+    jax.eval_shape(draw)
+    return names
 
 
 def _sigma(noise, noise_prior_scale, dtype):
