@@ -80,8 +80,12 @@ class KAN(IIDNeuronArchitecture):
         return 0.0  # KAN nodes only add: no output bias
 
     def basis(self, t):
-        """B_i(t) on this network's grid: shape t.shape + (grid + order,)."""
-        return bspline_basis(t, self.grid, self.order, self.bound)
+        """B_i(t) on this network's grid: shape t.shape + (grid + order,) (NumPy in, NumPy out
+        when the bound is concrete)."""
+        bound = self.bound
+        if isinstance(t, np.ndarray) and not isinstance(bound, jax.core.Tracer):
+            bound = float(bound)  # a JAX scalar would send NumPy input through eager JAX ops
+        return bspline_basis(t, self.grid, self.order, bound)
 
     def neuron_prior(self, dtype=jnp.float64):
         d, nb = self.d, self.n_basis
@@ -107,8 +111,9 @@ class KAN(IIDNeuronArchitecture):
         NumPy out)."""
         xp = np if isinstance(x, np.ndarray) else jnp
         p = x.shape[0]
-        f_base = self.sbase * silu(x)
-        f_spl = self.sspline * self.basis(x).reshape(p, -1)
+        sbase, sspline = (float(s) for s in (self.sbase, self.sspline)) if xp is np else (self.sbase, self.sspline)
+        f_base = sbase * silu(x)
+        f_spl = sspline * self.basis(x).reshape(p, -1)
         return xp.concatenate([f_base, f_spl], axis=1) / math.sqrt(self.d)
 
     def preactivation_cov(self, x):
@@ -204,7 +209,9 @@ def _tensor_moment(arch: KAN, x: np.ndarray, budget: int) -> float:
         pts = np.stack([g.ravel() for g in np.meshgrid(*([z1] * r), indexing="ij")], axis=1)
         wts = np.prod(np.meshgrid(*([w1] * r), indexing="ij"), axis=0).ravel()
         z = pts @ (vec * np.sqrt(lam)).T  # (M, K)
-        val = _weighted_moment(z, wts, arch.bound, arch.sspline, arch.grid, arch.order)
+        # concrete floats keep the rule in NumPy (JAX scalars made every op an eager JAX call,
+        # compiled anew for each node count: 40 s for KAN's 35 four-point tuples)
+        val = _weighted_moment(z, wts, float(arch.bound), float(arch.sspline), arch.grid, arch.order)
         if len(_MOMENTS) > 4096:
             _MOMENTS.clear()
         _MOMENTS[key] = float(val)
