@@ -23,6 +23,7 @@ from scipy import stats
 
 from .. import _tails
 from .. import _validate as V
+from .._cache import RUN_BOUND
 from .._errors import NNFTError
 from .._tails import khat_flag
 from ..architectures import Architecture
@@ -30,11 +31,9 @@ from ..ensemble import MomentSums, MonomialBasis, cumulants, moments, sorted_tup
 from ..ensemble._stream import as_key
 from ..theory import exact_connected
 
-#: XLA options for `calibrate_ensemble`'s draw: millions of networks through one compiled program make
-#: it run-bound, so it is optimised even where XLA_FLAGS lower the back end's optimisation level
-#: (the test suite's -O0, for compile-bound work): KAN's draw runs 15x faster, ConformalField's 3x.
-#: Values agree with an -O0 build to rounding (~1e-13 relative), not bit for bit.
-_RUN_BOUND = {"xla_backend_optimization_level": 2}
+#: `calibrate_ensemble`'s draw (millions of networks through one compiled program) is run-bound, so it
+#: is compiled with `RUN_BOUND` even where XLA_FLAGS lower the optimisation level (the test suite's
+#: -O0, for compile-bound work): KAN's draw runs 15x faster, ConformalField's 3x.
 
 
 class Calibration(NamedTuple):
@@ -140,7 +139,7 @@ def block_moment_sums(
     and the largest |phi(x_i)| and |sum_i phi(x_i)| of each consecutive `group` networks (a multiple
     of the block size; (G, P + 1, M) array), for the k-hat a run of that size would report.
     `optimize` compiles the draw with XLA's full back-end optimisation whatever XLA_FLAGS say
-    (`_RUN_BOUND`); by default it is built as `ensemble_correlators`' step is, bit for bit the same."""
+    (`nnft_ppl._cache.RUN_BOUND`); by default it is built as `ensemble_correlators`' step is, bit for bit the same."""
     if n % n_blocks:
         raise NNFTError(f"n: must be a multiple of n_blocks ({n_blocks}), got {n}")
     key, per = as_key(key), n // n_blocks
@@ -154,7 +153,7 @@ def block_moment_sums(
     n_top = min(keep := _tails.keep_size(n), chunk)
     g_top = _tails.keep_size(group)
 
-    @functools.partial(jax.jit, compiler_options=_RUN_BOUND if optimize else None)
+    @functools.partial(jax.jit, compiler_options=RUN_BOUND if optimize else None)
     def draw(start, count):
         keys = jax.vmap(lambda i: jax.random.fold_in(key, i))(start + jnp.arange(chunk, dtype=jnp.uint32))
         phi = arch.sample_fields(keys, xj, jdtype).astype(jnp.float64)
