@@ -9,6 +9,7 @@ import jax.numpy as jnp
 import lineax as lx
 import numpy as np
 import pytest
+from helpers import zoo_arch
 
 import nnft_ppl  # noqa: F401  (float64)
 from nnft_ppl import NNFTError
@@ -23,7 +24,7 @@ Y = jnp.array([-0.7, 0.1, 0.4, 1.3])[:, None]
 
 @pytest.mark.parametrize("name", sorted(REGISTRY))
 def test_gpjax_kernel_equals_nngp_kernel(name):
-    arch = REGISTRY[name](width=8)
+    arch = zoo_arch(name)  # the zoo-wide tests' small instance (KAN's coarse spline grid): same identity
     k = NNGPKernel(arch)
     assert isinstance(k, gpx.kernels.AbstractKernel)
     assert len(k.scales) >= 1 and all(isinstance(p, gpx.parameters.PositiveReal) for p in k.scales.values())
