@@ -90,9 +90,9 @@ SCRIPT = textwrap.dedent(
 
 @pytest.fixture(scope="module")
 def four_devices():
-    # the suite's -O0 back end (tests/conftest.py) kept beside the forced device count;
+    # the suite's back-end flags (tests/conftest.py) kept beside the forced device count;
     # fewer per-thread malloc arenas: a steadier RSS for the memory measurement
-    flags = "--xla_force_host_platform_device_count=4 --xla_backend_optimization_level=0"
+    flags = f"--xla_force_host_platform_device_count=4 {os.environ.get('XLA_FLAGS', '')}".strip()
     env = {**os.environ, "XLA_FLAGS": flags, "JAX_PLATFORMS": "cpu", "MALLOC_ARENA_MAX": "2"}
     script = SCRIPT.replace("MEMORY_SIZES", repr((N_SMALL, N_SMALL, N_LARGE))).replace("X64_POINTS", repr(X64_POINTS))
     env.pop("JAX_ENABLE_X64", None)  # nothing enables float64 in the child (tests/test_x64.py)
