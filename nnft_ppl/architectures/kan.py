@@ -45,6 +45,13 @@ KERNEL_NODES = 64
 MOMENT_BUDGET = 40_000
 
 
+def _concrete(v):
+    """A scale as a Python float, so NumPy input stays in NumPy (a JAX scalar would send every op
+    through eager JAX); a traced scale (under `jax.grad`, `jit`) is returned as it is, so gradients
+    still flow through it."""
+    return v if isinstance(v, jax.core.Tracer) else float(v)
+
+
 class KAN(IIDNeuronArchitecture):
     """Kolmogorov-Arnold network [d, N, 1] with B-spline edges at initialisation (see the module)."""
 
@@ -82,9 +89,7 @@ class KAN(IIDNeuronArchitecture):
     def basis(self, t):
         """B_i(t) on this network's grid: shape t.shape + (grid + order,) (NumPy in, NumPy out
         when the bound is concrete)."""
-        bound = self.bound
-        if isinstance(t, np.ndarray) and not isinstance(bound, jax.core.Tracer):
-            bound = float(bound)  # a JAX scalar would send NumPy input through eager JAX ops
+        bound = _concrete(self.bound) if isinstance(t, np.ndarray) else self.bound
         return bspline_basis(t, self.grid, self.order, bound)
 
     def neuron_prior(self, dtype=jnp.float64):
@@ -111,7 +116,7 @@ class KAN(IIDNeuronArchitecture):
         NumPy out)."""
         xp = np if isinstance(x, np.ndarray) else jnp
         p = x.shape[0]
-        sbase, sspline = (float(s) for s in (self.sbase, self.sspline)) if xp is np else (self.sbase, self.sspline)
+        sbase, sspline = (_concrete(s) for s in (self.sbase, self.sspline)) if xp is np else (self.sbase, self.sspline)
         f_base = sbase * silu(x)
         f_spl = sspline * self.basis(x).reshape(p, -1)
         return xp.concatenate([f_base, f_spl], axis=1) / math.sqrt(self.d)
@@ -211,7 +216,7 @@ def _tensor_moment(arch: KAN, x: np.ndarray, budget: int) -> float:
         z = pts @ (vec * np.sqrt(lam)).T  # (M, K)
         # concrete floats keep the rule in NumPy (JAX scalars made every op an eager JAX call,
         # compiled anew for each node count: 40 s for KAN's 35 four-point tuples)
-        val = _weighted_moment(z, wts, float(arch.bound), float(arch.sspline), arch.grid, arch.order)
+        val = _weighted_moment(z, wts, _concrete(arch.bound), _concrete(arch.sspline), arch.grid, arch.order)
         if len(_MOMENTS) > 4096:
             _MOMENTS.clear()
         _MOMENTS[key] = float(val)
