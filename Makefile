@@ -20,7 +20,7 @@ run: $(VENV)/.installed
 
 test: $(VENV)/.installed
 	$(VENV)/bin/ruff check nnft_ppl tests benchmarks
-	PATH=$(CURDIR)/$(VENV)/bin:$$PATH $(PY) -m pytest -n 2 --dist loadgroup --durations=15
+	PATH=$(CURDIR)/$(VENV)/bin:$$PATH $(PY) -m pytest -n 2 --dist loadscope --durations=15
 
 bench: $(VENV)/.installed
 	$(PY) benchmarks/ensemble.py

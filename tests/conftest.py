@@ -38,38 +38,3 @@ def rng():
 from nnft_ppl._cache import enable_compilation_cache  # noqa: E402
 
 enable_compilation_cache()
-
-
-#: fixture scopes whose value outlives one test
-_SHARED_SCOPES = {"class", "module", "package", "session"}
-
-
-@pytest.hookimpl(tryfirst=True)
-def pytest_collection_modifyitems(config, items):
-    """Tests that share one of this suite's module- or session-scoped fixtures form one
-    `xdist_group`, so `pytest -n 2 --dist loadgroup` computes each shared fixture once, on one
-    worker, instead of once per worker. Groups are the connected components of "uses the same
-    fixture"; a new module-scoped fixture is grouped with no edit here."""
-    parent: dict[str, str] = {}
-
-    def find(a: str) -> str:
-        while parent.setdefault(a, a) != a:
-            parent[a] = parent[parent[a]]
-            a = parent[a]
-        return a
-
-    shared: dict[pytest.Item, list[str]] = {}
-    for item in items:
-        info = getattr(item, "_fixtureinfo", None)
-        keys = [
-            f"{fd.baseid}::{fd.argname}"
-            for defs in (info.name2fixturedefs.values() if info else ())
-            for fd in defs[-1:]
-            if fd.scope in _SHARED_SCOPES and fd.baseid  # baseid "" is a plugin's (tmp_path_factory, ...)
-        ]
-        if keys:
-            shared[item] = keys
-            for k in keys[1:]:
-                parent[find(k)] = find(keys[0])
-    for item, keys in shared.items():
-        item.add_marker(pytest.mark.xdist_group(find(keys[0])))
