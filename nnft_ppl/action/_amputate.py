@@ -59,10 +59,9 @@ def _full_tensor(values: np.ndarray, p: int) -> np.ndarray:
     return out
 
 
-@float64
-def amputate(corr: Correlators, arch: Architecture, weights=None, *, rcond: float = 1e-10, x=None) -> Vertex:
-    """The quartic vertex V = -(W^-1 K^-1)^{(x)4} G4c at the correlators' points (the grid), with
-    grid weights `weights` (P,) (default 1) and kernel eigenvalues below `rcond` x the largest dropped."""
+def _inverse_legs(corr: Correlators, arch: Architecture, weights, rcond: float, x):
+    """The grid points, the eigen-truncated K^-1 on them the leg factor W^-1 K^-1 and the kept rank, after checking
+    that the correlators belong to `arch` at those points and that `weights` and `rcond` are valid."""
     xs = corr.check_against(arch, x)
     p = xs.shape[0]
     w = np.ones(p) if weights is None else np.asarray(weights, np.float64)
@@ -75,6 +74,15 @@ def amputate(corr: Correlators, arch: Architecture, weights=None, *, rcond: floa
     keep = ev > rcond * ev.max()
     kinv = (vec[:, keep] / ev[keep]) @ vec[:, keep].T
     a = kinv / w[:, None]
+    return xs, kinv, a, int(keep.sum())
+
+
+@float64
+def amputate(corr: Correlators, arch: Architecture, weights=None, *, rcond: float = 1e-10, x=None) -> Vertex:
+    """The quartic vertex V = -(W^-1 K^-1)^{(x)4} G4c at the correlators' points (the grid), with
+    grid weights `weights` (P,) (default 1) and kernel eigenvalues below `rcond` x the largest dropped."""
+    xs, kinv, a, rank = _inverse_legs(corr, arch, weights, rcond, x)
+    p = xs.shape[0]
     g4 = corr.connected_at(4)
 
     def amp(vals):
@@ -82,7 +90,7 @@ def amputate(corr: Correlators, arch: Architecture, weights=None, *, rcond: floa
         return -np.einsum("ae,bf,cg,dh,...abcd->...efgh", a, a, a, a, t, optimize=True)
 
     reps = amp(g4.replicas)
-    return Vertex(xs, amp(g4.value), reps, jackknife_se(reps), int(keep.sum()))
+    return Vertex(xs, amp(g4.value), reps, jackknife_se(reps), rank)
 
 
 def locality(vertex: Vertex, decimals: int = 9) -> Locality:
@@ -127,18 +135,8 @@ def amputate6(corr: Correlators, arch: Architecture, weights=None, *, rcond: flo
     O(V4^2) two-quartic-vertex part (`tree_from_g4c`): the action's phi^6 coupling at the order of
     G6c (1/N^2 for i.i.d. neurons), S = S_GP + (1/4!) sum W^4 V4 phi^4 + (1/6!) sum W^6 V6 phi^6.
     Every jackknife replica of G4c and G6c goes through the whole step (SEs through the pipeline)."""
-    xs = corr.check_against(arch, x)
+    xs, kinv, a, rank = _inverse_legs(corr, arch, weights, rcond, x)
     p = xs.shape[0]
-    w = np.ones(p) if weights is None else np.asarray(weights, np.float64)
-    if w.shape != (p,) or not np.all(np.isfinite(w)) or np.any(w <= 0):
-        raise NNFTError(f"weights: expected {p} positive finite grid weights")
-    if not (np.isfinite(rcond) and 0 < rcond < 1):
-        raise NNFTError(f"rcond must be in (0, 1), got {rcond!r}")
-    k = kernel_to(arch, xs, xs)
-    ev, vec = np.linalg.eigh(0.5 * (k + k.T))
-    keep = ev > rcond * ev.max()
-    kinv = (vec[:, keep] / ev[keep]) @ vec[:, keep].T
-    a = kinv / w[:, None]
     g4, g6 = corr.connected_at(4), corr.connected_at(6)
 
     def amp(v4, v6):
@@ -146,4 +144,4 @@ def amputate6(corr: Correlators, arch: Architecture, weights=None, *, rcond: flo
         return -np.einsum("ag,bh,ci,dj,ek,fl,...abcdef->...ghijkl", a, a, a, a, a, a, d, optimize=True)
 
     reps = amp(g4.replicas, g6.replicas)
-    return Vertex(xs, amp(g4.value, g6.value), reps, jackknife_se(reps), int(keep.sum()))
+    return Vertex(xs, amp(g4.value, g6.value), reps, jackknife_se(reps), rank)

@@ -93,6 +93,22 @@ class W2Estimate(NamedTuple):
     raw_se: float
     n_batches: int
 
+    @classmethod
+    def from_d2(cls, d2: float, d2_se: float, d2_full: float, resolved, raw: float, raw_se: float, n_batches: int):
+        """The estimate from the debiased mean squared W2 `d2` +- `d2_se` and the plug-in `d2_full`."""
+        hi, lo = math.sqrt(max(d2 + d2_se, 0.0)), math.sqrt(max(d2 - d2_se, 0.0))
+        return cls(
+            w2=math.sqrt(max(d2, 0.0)),
+            w2_se=0.5 * (hi - lo),
+            d2=d2,
+            d2_se=d2_se,
+            noise_floor=math.sqrt(max(d2_full - d2, 0.0)),
+            resolved=bool(resolved),
+            raw=raw,
+            raw_se=raw_se,
+            n_batches=n_batches,
+        )
+
 
 def w2_estimate(
     cm: Float[Array, "B S m"], cv: Float[Array, "B S m"] | None, s2: float, gp_mean, gp_var_y
@@ -110,18 +126,8 @@ def w2_estimate(
     d2 = b * d2_full - (b - 1) * float(d2_loo.mean())
     d2_se = float(jackknife_se(d2_loo))
     raw, raw_se = w2_to_gp(cm, cv, s2, gm, gv)
-    hi, lo = math.sqrt(max(d2 + d2_se, 0.0)), math.sqrt(max(d2 - d2_se, 0.0))
-    return W2Estimate(
-        w2=math.sqrt(max(d2, 0.0)),
-        w2_se=0.5 * (hi - lo),
-        d2=d2,
-        d2_se=d2_se,
-        noise_floor=math.sqrt(max(d2_full - d2, 0.0)),
-        resolved=bool(d2 > se_threshold(1, 4.0, b - 1) * d2_se),
-        raw=raw,
-        raw_se=raw_se,
-        n_batches=b,
-    )
+    resolved = d2 > se_threshold(1, 4.0, b - 1) * d2_se
+    return W2Estimate.from_d2(d2, d2_se, d2_full, resolved, raw, raw_se, b)
 
 
 def batches(dt, var: str = "f_test", per_chain: int = 8) -> np.ndarray:

@@ -248,19 +248,8 @@ def w2_between(p: Predictive, q: Predictive) -> W2Estimate:
     raw_var = sum(float(jackknife_se(np.sqrt(r).mean(-1))) ** 2 for r in sides)
     dofs = [r.shape[0] - 1 for r in sides]
     d2, d2_se = d2_full - bias, math.sqrt(var)
-    hi, lo = math.sqrt(max(d2 + d2_se, 0.0)), math.sqrt(max(d2 - d2_se, 0.0))
     resolved = d2 > 0 if not dofs else d2 > se_threshold(1, 4.0, min(dofs)) * d2_se
-    return W2Estimate(
-        w2=math.sqrt(max(d2, 0.0)),
-        w2_se=0.5 * (hi - lo),
-        d2=d2,
-        d2_se=d2_se,
-        noise_floor=math.sqrt(max(d2_full - d2, 0.0)),
-        resolved=bool(resolved),
-        raw=raw_full,
-        raw_se=math.sqrt(raw_var),
-        n_batches=min(dofs) + 1 if dofs else 0,
-    )
+    return W2Estimate.from_d2(d2, d2_se, d2_full, resolved, raw_full, math.sqrt(raw_var), min(dofs) + 1 if dofs else 0)
 
 
 def _lpd(cm, cv, s2, y) -> np.ndarray:
