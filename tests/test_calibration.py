@@ -13,7 +13,7 @@ from nnft_ppl.ensemble import ensemble_correlators
 from nnft_ppl.width_scaling._calibration import block_moment_sums, calibrate_ensemble, zoo_entries
 
 X = np.array([-0.5, 0.5])
-N_SEEDS, N_PER_SEED, N_BLOCKS, WIDTH = 300, 4096, 32, 3
+N_SEEDS, N_PER_SEED, N_BLOCKS, WIDTH = 200, 4096, 32, 3
 
 
 @pytest.fixture(scope="module")

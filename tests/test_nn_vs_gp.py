@@ -15,7 +15,7 @@ from nnft_ppl.recipes import load_recipe, run_recipe
 from nnft_ppl.stats import se_threshold
 
 ROOT = Path(__file__).resolve().parent.parent
-WIDTHS = (4, 16, 64, 256)
+WIDTHS = (4, 16, 64)
 
 
 def test_networks_approach_their_gp(tmp_path):
