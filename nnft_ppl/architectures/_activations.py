@@ -145,15 +145,24 @@ def gaussian_moment(fn: Callable, cov, budget: int = 200_000, with_error: bool =
     lam, vec = lam[-r:], vec[:, -r:]
     n = int(min(200, max(8, math.floor(budget ** (1.0 / r)))))
 
+    factor = vec * np.sqrt(lam)
+
     def rule(m: int) -> float:
-        pts, wts = _tensor_grid(r, m)
-        zs = pts @ (vec * np.sqrt(lam)).T  # (m^r, k)
-        return float(np.sum(wts * np.asarray(_row_products(fn)(zs))))
+        return _tensor_rule(fn, factor.tobytes(), factor.shape, r, m)
 
     value = rule(n)
     if not with_error:
         return value
     return value, abs(value - rule(n // 2))
+
+
+@lru_cache(maxsize=4096)
+def _tensor_rule(fn: Callable, factor: bytes, shape: tuple[int, int], r: int, m: int) -> float:
+    """The m^r-node tensor rule for E[prod fn(z)], z = factor @ (standard normal): memoised, since a
+    moment and its error estimate (`gaussian_moment(..., with_error=True)`) share the m-node rule."""
+    pts, wts = _tensor_grid(r, m)
+    zs = pts @ np.frombuffer(factor, np.float64).reshape(shape).T  # (m^r, k)
+    return float(np.sum(wts * np.asarray(_row_products(fn)(zs))))
 
 
 @lru_cache(maxsize=64)

@@ -206,7 +206,7 @@ def _run_meta(model: Deformed, pot: Potential, cfg: NUTSConfig, elapsed: float, 
 
 def _compiled_runner(fn, potential_gen, postprocess_gen, cfg: NUTSConfig):
     """A jitted (init_z, keys, x, potential) -> (samples, stats) for all chains: pure init/step functions
-    of NumPyro's functional HMC/NUTS, warm-up and sampling as `lax.scan`s, compiled once (see
+    of NumPyro's functional HMC/NUTS, warm-up and sampling in one `lax.scan`, compiled once (see
     `nnft_ppl._cache.LONG_RUN_STEPS` for the optimisation level)."""
     kernel, num_warmup, num_samples, num_chains = cfg.kernel, cfg.num_warmup, cfg.num_samples, cfg.num_chains
     chain_method, target_accept_prob, max_tree_depth = cfg.chain_method, cfg.target_accept_prob, cfg.max_tree_depth
@@ -217,12 +217,8 @@ def _compiled_runner(fn, potential_gen, postprocess_gen, cfg: NUTSConfig):
         args = (xx, pot)
         st = init_kernel(z0, num_warmup, target_accept_prob=target_accept_prob, model_args=args, rng_key=key, **extra)
 
-        def warm(st, _):
-            return sample_kernel(st, model_args=args), None
-
-        def draw(st, _):
-            st = sample_kernel(st, model_args=args)
-            stats = {
+        def record(st):
+            return st.z, {
                 "diverging": st.diverging,
                 "accept_prob": st.accept_prob,
                 "num_steps": st.num_steps,
@@ -230,10 +226,18 @@ def _compiled_runner(fn, potential_gen, postprocess_gen, cfg: NUTSConfig):
                 "energy": st.energy,
                 "step_size": st.adapt_state.step_size,
             }
-            return st, (st.z, stats)
 
-        st, _ = jax.lax.scan(warm, st, None, length=num_warmup)
-        _, (zs, stats) = jax.lax.scan(draw, st, None, length=num_samples)
+        def step(carry, i):
+            st, buf = carry
+            st = sample_kernel(st, model_args=args)
+            at = jnp.maximum(i - num_warmup, 0)  # warm-up draws land in slot 0 and are overwritten
+            buf = jax.tree.map(lambda b, v: jax.lax.dynamic_update_index_in_dim(b, v, at, 0), buf, record(st))
+            return (st, buf), None
+
+        # warm-up and sampling in one scan (the kernel adapts while its step count is below num_warmup):
+        # the NUTS step is traced and compiled once, not twice
+        buf = jax.tree.map(lambda v: jnp.zeros((num_samples, *jnp.shape(v)), jnp.result_type(v)), record(st))
+        (_, (zs, stats)), _ = jax.lax.scan(step, (st, buf), jnp.arange(num_warmup + num_samples))
         post = jax.vmap(postprocess_gen(*args))(zs)
         return post, stats
 
