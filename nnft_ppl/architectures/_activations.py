@@ -162,12 +162,20 @@ def _tensor_rule(fn: Callable, factor: bytes, shape: tuple[int, int], r: int, m:
     moment and its error estimate (`gaussian_moment(..., with_error=True)`) share the m-node rule."""
     pts, wts = _tensor_grid(r, m)
     zs = pts @ np.frombuffer(factor, np.float64).reshape(shape).T  # (m^r, k)
-    return float(np.sum(wts * np.asarray(_row_products(fn)(zs))))
+    k = zs.shape[1]
+    width = max(_COLUMN_PAD, k)  # one compiled program per (fn, m^r) serves every k up to the pad
+    padded = np.zeros((zs.shape[0], width))
+    padded[:, :k] = zs
+    return float(np.sum(wts * np.asarray(_row_products(fn)(padded, np.arange(width) < k))))
+
+
+#: columns (points) a quadrature's integrand is padded to, so one compilation serves moments of 1 to 8 points
+_COLUMN_PAD = 8
 
 
 @lru_cache(maxsize=64)
 def _row_products(fn: Callable) -> Callable:
-    return jax.jit(lambda z: jnp.prod(fn(z), axis=1))
+    return jax.jit(lambda z, used: jnp.prod(jnp.where(used, fn(z), 1.0), axis=1))
 
 
 # ---- derivative duals: E[sigma'(u) sigma'(v)], the NTK's K-dot ------------------------------
