@@ -8,7 +8,10 @@ from __future__ import annotations
 
 import itertools
 import math
+from collections.abc import Callable
 from functools import cache
+
+import numpy as np
 
 Partition = tuple[tuple[int, ...], ...]
 
@@ -92,15 +95,34 @@ def cumulant_from_moments(r: int, moment) -> float:
     return sum(moebius(len(p)) * math.prod(moment(b) for b in p) for p in set_partitions(r))
 
 
-def cumulant_with_error(r: int, moment) -> tuple[float, float]:
-    """`cumulant_from_moments` for a moment function returning (value, absolute error); the error
-    is propagated to first order with absolute values (a bound when the errors are bounds)."""
-    value, error = 0.0, 0.0
+def cumulants_with_error(
+    r: int, tuples, block_moment: Callable[[tuple[int, ...]], tuple[float, float]]
+) -> tuple[np.ndarray, np.ndarray]:
+    """`cumulant_from_moments` with first-order error propagation, for every index tuple of `tuples`
+    (T, r) at once: `block_moment(sub)` gives (value, absolute error) of the moment of one sorted
+    sub-tuple of indices, each distinct one looked up once. The error is propagated with absolute
+    values (a bound when the errors are bounds)."""
+    t = np.asarray(tuples, np.int64).reshape(-1, r)
+    value, error = np.zeros(len(t)), np.zeros(len(t))
+    looked_up: dict[tuple[int, ...], tuple[float, float]] = {}
+
+    def block(b: tuple[int, ...]) -> tuple[np.ndarray, np.ndarray]:
+        subs, inverse = np.unique(np.sort(t[:, list(b)], axis=1), axis=0, return_inverse=True)
+        pairs = [looked_up.setdefault(key, block_moment(key)) for key in map(tuple, subs.tolist())]
+        v, e = (np.array(col, np.float64) for col in zip(*pairs, strict=True))
+        return v[inverse.ravel()], e[inverse.ravel()]
+
     for p in set_partitions(r):
-        parts = [moment(b) for b in p]
+        parts = [block(b) for b in p]
         mu = moebius(len(p))
-        value += mu * math.prod(v for v, _ in parts)
+        prod = parts[0][0]
+        for v, _ in parts[1:]:
+            prod = prod * v
+        value += mu * prod
         for i, (_, e) in enumerate(parts):
-            if e:
-                error += abs(mu) * e * math.prod(abs(v) for j, (v, _) in enumerate(parts) if j != i)
+            others = np.ones(len(t))
+            for j, (v, _) in enumerate(parts):
+                if j != i:
+                    others = others * np.abs(v)
+            error += np.where(e != 0, abs(mu) * e * others, 0.0)
     return value, error

@@ -27,7 +27,7 @@ import numpyro.distributions as dist
 from jaxtyping import Array, Float, PRNGKeyArray
 from numpyro import handlers
 
-from .._combinatorics import GAUSS_XI, cumulant_with_error
+from .._combinatorics import GAUSS_XI, cumulants_with_error
 from .._errors import NNFTError
 from .._validate import field_points as _field_points
 from .._validate import points as _check_points
@@ -500,8 +500,7 @@ class IIDNeuronArchitecture(ExactCumulants, LinearReadout):
         order = len(tuples[0])
         n = self.width if width is None else width
         table = self.neuron_moments_table(x, with_error=True)
-        pairs = [cumulant_with_error(order, lambda blk, t=t: _xi_moment(table, t, blk)) for t in tuples]
-        vals, errs = (np.asarray(v, np.float64) for v in zip(*pairs, strict=True))
+        vals, errs = cumulants_with_error(order, tuples, lambda sub: _xi_moment(table, sub))
         s, b = self.readout_std, self.bias_std
         if order == 2:
             return b**2 + s**2 * vals, s**2 * errs
@@ -509,10 +508,10 @@ class IIDNeuronArchitecture(ExactCumulants, LinearReadout):
         return scale * vals, scale * errs
 
 
-def _xi_moment(table, t, blk) -> tuple[float, float]:
-    """E[(w h)(x_t[blk])] = Xi_|blk| E[h...h] and its error, for the readout w ~ N(0, 1)."""
-    v, e = table(tuple(t[i] for i in blk))
-    xi = GAUSS_XI[len(blk)]
+def _xi_moment(table, sub: tuple[int, ...]) -> tuple[float, float]:
+    """E[(w h)(x_sub)] = Xi_|sub| E[h...h] and its error, for the readout w ~ N(0, 1)."""
+    v, e = table(sub)
+    xi = GAUSS_XI[len(sub)]
     return xi * v, abs(xi) * e
 
 
