@@ -472,10 +472,7 @@ class IIDNeuronArchitecture(ExactCumulants, LinearReadout):
         return jax.vmap(one)(keys)
 
     def kernel(self, x1, x2):
-        x1 = jnp.asarray(x1)
-        x2 = jnp.asarray(x2)
-        pair = jax.vmap(jax.vmap(lambda a, b: self.neuron_moment(jnp.stack([a, b])), (None, 0)), (0, None))
-        return self.bias_std**2 + self.readout_std**2 * pair(x1, x2)
+        return compiled_kernel(self, jnp.asarray(x1), jnp.asarray(x2), _pairwise_neuron_kernel)
 
     def neuron_moments_table(self, x: Float[Array, "P d"], with_error: bool = False) -> Callable:
         """Memoised E[h(x_{i1})...h(x_{ik})] over (sorted) index tuples of the points x (with
@@ -534,3 +531,16 @@ def _psd_cholesky(a: Float[Array, "P P"]) -> Float[Array, "P P"]:
         mask = (jnp.arange(p) >= j).astype(a.dtype)
         cols.append(lj * inv * mask)
     return jnp.stack(cols, axis=1)
+
+
+@eqx.filter_jit
+def compiled_kernel(arch, x1, x2, kernel_fn):
+    """`kernel_fn(arch, x1, x2)` as one compiled program per architecture type and shapes (the scales are
+    traced leaves), instead of one compilation per primitive and shape outside `jit`."""
+    return kernel_fn(arch, x1, x2)
+
+
+def _pairwise_neuron_kernel(arch, x1, x2):
+    """b^2 + s^2 E[h(x1_i) h(x2_j)] from the neuron moment at each pair of points."""
+    pair = jax.vmap(jax.vmap(lambda u, v: arch.neuron_moment(jnp.stack([u, v])), (None, 0)), (0, None))
+    return arch.bias_std**2 + arch.readout_std**2 * pair(x1, x2)

@@ -13,7 +13,7 @@ import numpyro
 
 from .. import _validate as V
 from ._activations import Activation, elementwise_dual, gaussian_dual, gaussian_moment
-from ._base import IIDNeuronArchitecture, normal
+from ._base import IIDNeuronArchitecture, compiled_kernel, normal
 from ._recursion import serial_kernel
 
 
@@ -26,6 +26,10 @@ def affine(w, x, b):
             z = z + w[:, None, k] * x[None, :, k]
         return z
     return jnp.einsum("nd,pd->np", w, x, precision=jax.lax.Precision.HIGHEST) + b[:, None]
+
+
+def _one_layer_kernel(arch, x1, x2):
+    return serial_kernel(x1, x2, arch.neuron_dual, arch.sw, arch.sb, depth=1)
 
 
 class AbstractSingleLayer(IIDNeuronArchitecture):
@@ -77,7 +81,7 @@ class AbstractSingleLayer(IIDNeuronArchitecture):
     def kernel(self, x1, x2):
         """The whole matrix in one broadcast: the layer recursion of `_recursion` with one
         hidden layer and this neuron's dual."""
-        return serial_kernel(x1, x2, self.neuron_dual, self.sw, self.sb, depth=1)
+        return compiled_kernel(self, x1, x2, _one_layer_kernel)
 
     def neuron_moment(self, x):
         c = self.preactivation_cov(x)

@@ -17,7 +17,7 @@ from jaxtyping import Array, Float
 from .. import _validate as V
 from .._errors import NNFTError
 from ._activations import Activation, elementwise_dual, gaussian_moment, get_activation
-from ._base import LinearReadout, Theta, _nonzero, normal
+from ._base import LinearReadout, Theta, _nonzero, compiled_kernel, normal
 from ._four_point import LeadingOrderCumulants, deep_vertex
 from ._recursion import input_layer, serial_kernel
 
@@ -148,7 +148,7 @@ class DeepMLP(LeadingOrderCumulants, LinearReadout):
 
     def kernel(self, x1, x2):
         """The layer recursion (`_recursion.serial_kernel`) with `depth` hidden layers."""
-        return serial_kernel(x1, x2, elementwise_dual(self.act), self.sw, self.sb, self.depth)
+        return compiled_kernel(self, x1, x2, _deep_kernel)
 
     def g2_correction(self, x: Float[Array, "P d"]) -> np.ndarray:
         """The O(1/N) correction to G2 = nngp_kernel + correction + O(1/N^2), known for depth <= 2.
@@ -193,3 +193,7 @@ def _gaussian_rows(key, cov, rows: int, dtype):
     root = vec * jnp.sqrt(jnp.clip(lam, 0.0))[None, :]
     eps = jax.random.normal(key, (rows, cov.shape[0]), dtype)
     return jnp.einsum("rp,qp->rq", eps, root, precision=jax.lax.Precision.HIGHEST)
+
+
+def _deep_kernel(arch, x1, x2):
+    return serial_kernel(x1, x2, elementwise_dual(arch.act), arch.sw, arch.sb, arch.depth)
