@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import abc
 import dataclasses
+import functools
 import itertools
 import math
 from collections.abc import Callable
@@ -112,7 +113,14 @@ class _Normal(dist.Normal):
 
     def sample(self, key, sample_shape=()):
         shape = tuple(sample_shape) + self.batch_shape + self.event_shape
-        return self.loc + self.scale * jax.random.normal(key, shape, jnp.result_type(self.loc))
+        return _scaled_normal(key, self.loc, self.scale, shape)
+
+
+@functools.partial(jax.jit, static_argnums=3)
+def _scaled_normal(key, loc, scale, shape):
+    """loc + scale z, z standard normal of `shape` in loc's dtype: one compiled program per shape where
+    the prior is drawn outside `jit` (instead of three: the draw, the product and the sum)."""
+    return loc + scale * jax.random.normal(key, shape, jnp.result_type(loc))
 
 
 class _Uniform(dist.Uniform):

@@ -11,6 +11,8 @@ silu base alone. Cubic B-splines (order 3) are twice continuously differentiable
 
 from __future__ import annotations
 
+import functools
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -25,7 +27,12 @@ def n_basis(grid: int, order: int) -> int:
 def bspline_basis(x: Float[Array, "*batch"], grid: int, order: int, bound) -> Float[Array, "*batch B"]:
     """B_i(x), i = 0 .. grid + order - 1, on the extended uniform grid (see the module text);
     differentiable in `x` and in `bound` (Cox-de Boor on the knot-index coordinate)."""
-    xp = np if isinstance(x, np.ndarray) and not isinstance(bound, jax.Array) else jnp  # NumPy in, NumPy out
+    if isinstance(x, np.ndarray) and not isinstance(bound, jax.Array):  # NumPy in, NumPy out
+        return _basis(np, x, grid, order, bound)
+    return _compiled_basis(jnp.asarray(x), grid, order, bound)
+
+
+def _basis(xp, x, grid: int, order: int, bound):
     x = xp.asarray(x)
     h = 2.0 * bound / grid
     u = (x + bound) / h + order  # knot-index coordinate: knot m sits at u = m
@@ -36,6 +43,10 @@ def bspline_basis(x: Float[Array, "*batch"], grid: int, order: int, bound) -> Fl
         mm = m[: b.shape[-1] - 1]
         b = ((uu - mm) * b[..., :-1] + (mm + p + 1 - uu) * b[..., 1:]) / p
     return b
+
+
+#: the JAX path as one compiled program per shape (outside `jit`, one compilation instead of one per primitive)
+_compiled_basis = jax.jit(functools.partial(_basis, jnp), static_argnums=(1, 2))
 
 
 def spline(

@@ -29,7 +29,6 @@ import numpy as np
 from tqdm import tqdm
 
 from .. import _tails
-from .._cache import RUN_BOUND
 from .._errors import NNFTError
 from .._keys import as_key  # noqa: F401  (re-exported: the one key normaliser)
 from ._basis import MonomialBasis
@@ -106,8 +105,7 @@ def stream_moment_sums(
 
     # a chunk never spans blocks, and every device gets one per step where a block allows
     chunk = max(1, min(chunk, -(-n // (n_blocks * n_dev))))
-    n_steps = sum(-(-int(c) // (chunk * n_dev)) for c in counts)
-    step = _compiled_step(sample_fn, basis, chunk, cache_key, mesh, run_bound=n_steps >= RUN_BOUND_STEPS)
+    step = _compiled_step(sample_fn, basis, chunk, cache_key, mesh)
     impl = str(jax.random.key_impl(key))
     kd = replicated(mesh, np.asarray(jax.random.key_data(key)))
 
@@ -161,11 +159,6 @@ def _ck_fingerprint(comps: dict) -> dict[str, str]:
 
 _STEPS: dict = {}
 
-#: steps from which the step is compiled with `RUN_BOUND` (XLA's -O2) even where XLA_FLAGS lower the
-#: back end's level (the test suite's -O0): the step then runs ~3x faster for ~0.4 s more compilation
-#: (measured: 300,000 ReLUNet networks at 6 widths, 293 steps each, 16.6 -> 5.5 s of device time)
-RUN_BOUND_STEPS = 32
-
 
 def _merge_series(kept: np.ndarray, series, keep: int) -> np.ndarray:
     """The `keep` largest per series of `kept` (S, keep) and a step's |y| (D, S, chunk), on the host
@@ -175,11 +168,11 @@ def _merge_series(kept: np.ndarray, series, keep: int) -> np.ndarray:
     return _tails.merge_top(kept, new, keep)
 
 
-def _compiled_step(sample_fn, basis: MonomialBasis, chunk: int, cache_key, mesh, run_bound: bool = False):
+def _compiled_step(sample_fn, basis: MonomialBasis, chunk: int, cache_key, mesh):
     """`step(key_data, start, block_end)` draws samples start + d * chunk + i (i < chunk, below
     block_end) on device d and returns their monomial sums reduced over the devices, and every
     device's |y| per series (the P points, then their sum; padding -1), gathered: (D, P + 1, chunk)."""
-    ck = None if cache_key is None else (cache_key, basis.n_points, tuple(basis.index), chunk, mesh, run_bound)
+    ck = None if cache_key is None else (cache_key, basis.n_points, tuple(basis.index), chunk, mesh)
     if ck is not None and ck in _STEPS:
         return _STEPS[ck]
     spec = jax.sharding.PartitionSpec()
@@ -206,7 +199,7 @@ def _compiled_step(sample_fn, basis: MonomialBasis, chunk: int, cache_key, mesh,
         )
         return f(kd, start, end)
 
-    out = jax.jit(step, static_argnames="impl", compiler_options=RUN_BOUND if run_bound else None)
+    out = jax.jit(step, static_argnames="impl")
     if ck is not None:
         if len(_STEPS) > 64:
             _STEPS.clear()
