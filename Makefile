@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 # Python 3.12: on PATH, else the pyenv build this machine kind ships.
 PYTHON312 ?= $(shell command -v python3.12 >/dev/null 2>&1 && python3.12 -c 'import sys' 2>/dev/null && echo python3.12 || ls -d $${PYENV_ROOT:-$$HOME/.pyenv}/versions/3.12*/bin/python3.12 2>/dev/null | tail -n 1)
 
-.PHONY: run test lint bench notebooks clean
+.PHONY: run test studies lint bench notebooks clean
 
 $(VENV)/.installed: pyproject.toml
 	@if [ ! -x $(PY) ]; then \
@@ -22,7 +22,11 @@ run: $(VENV)/.installed
 
 test: $(VENV)/.installed
 	$(VENV)/bin/ruff check nnft_ppl tests benchmarks
-	PATH=$(CURDIR)/$(VENV)/bin:$$PATH $(PY) -m pytest -n 2 --dist loadscope --durations=15
+	PATH=$(CURDIR)/$(VENV)/bin:$$PATH $(PY) -m pytest -n 2 --dist loadscope --no-loadscope-reorder --durations=15
+
+# statistical studies too long for `make test` (benchmarks/studies/conftest.py says what they are)
+studies: $(VENV)/.installed
+	PATH=$(CURDIR)/$(VENV)/bin:$$PATH $(PY) -m pytest -n 2 --dist loadscope benchmarks/studies
 
 bench: $(VENV)/.installed
 	$(PY) benchmarks/ensemble.py
