@@ -1,7 +1,5 @@
 """Finite-width Bayesian networks by NUTS: DataTree groups, clean diagnostics, bad input."""
 
-import warnings
-
 import arviz_plots as azp
 import arviz_stats as azs
 import jax
@@ -13,7 +11,7 @@ from arviz_conventions import check_tree
 import nnft_ppl
 from nnft_ppl import NNFTError
 from nnft_ppl.architectures import ErfNet
-from nnft_ppl.gp import BNNWarning, diabetes_bmi, diagnostics, fit_gp, input_grid, psis_loo, run_nuts, synthetic
+from nnft_ppl.gp import diabetes_bmi, diagnostics, fit_gp, input_grid, psis_loo, run_nuts, synthetic
 
 
 def test_nuts_posterior_tree():
@@ -76,20 +74,43 @@ def _assert_arviz_conventions(tree, x, y):
     plt.close("all")
 
 
-def test_numpyro_argument_names_and_deprecated_spellings():
+def _same(a, b) -> bool:
+    if isinstance(a, jax.Array) and jax.dtypes.issubdtype(a.dtype, jax.dtypes.prng_key):
+        a, b = jax.random.key_data(a), jax.random.key_data(b)
+    if isinstance(a, (np.ndarray, jax.Array)) or isinstance(b, (np.ndarray, jax.Array)):
+        return np.array_equal(np.asarray(a), np.asarray(b))
+    return bool(a == b)
+
+
+class _Stop(Exception):
+    """Raised in place of sampling: what is checked here is decided before any sampling."""
+
+
+def test_numpyro_argument_names_and_deprecated_spellings(monkeypatch):
     """The old run_nuts(seed=<a JAX key>) raised a raw TypeError; seed / target_accept / progress
-    still work for one release with a DeprecationWarning at the user's call; bad keys, probabilities,
-    counts and unknown arguments raise NNFTError naming the argument (before any sampling)."""
+    still work for one release with a DeprecationWarning at the user's call and reach the sampler as
+    the new names would; bad keys, probabilities, counts and unknown arguments raise NNFTError naming
+    the argument (before any sampling). Sampling itself is `test_nuts_posterior_tree`'s."""
     d = synthetic(8, noise=0.5, seed=1)
     kw = dict(num_warmup=30, num_samples=20, num_chains=2)
-    with pytest.warns(DeprecationWarning) as rec:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", BNNWarning)  # 20 draws: not the point here
-            t = run_nuts(ErfNet(width=2), d.x, d.y, seed=jax.random.key(3), target_accept=0.8, progress=False, **kw)
+    seen = []
+
+    def stop(arch, xa, ya, xt, opts, collapse):
+        seen.append(dict(opts))
+        raise _Stop
+
+    monkeypatch.setattr("nnft_ppl.gp._bnn._sample_posterior", stop)
+    with pytest.warns(DeprecationWarning) as rec, pytest.raises(_Stop):
+        run_nuts(ErfNet(width=2), d.x, d.y, seed=jax.random.key(3), target_accept=0.8, progress=False, **kw)
     dep = [w for w in rec if issubclass(w.category, DeprecationWarning) and "run_nuts(" in str(w.message)]
     assert {str(w.message).split("(")[1].split("=")[0] for w in dep} == {"seed", "target_accept", "progress"}
     assert all(w.filename == __file__ for w in dep)
-    assert t.posterior["f"].shape == (2, 20, 8) and np.all(np.isfinite(t.posterior["f"].values))
+    with pytest.raises(_Stop):
+        run_nuts(ErfNet(width=2), d.x, d.y, rng_key=jax.random.key(3), target_accept_prob=0.8, progress_bar=False, **kw)
+    old, new = seen
+    assert old.keys() == new.keys()
+    for name in old.keys() - {"deprecated"}:  # the old spellings as given: the rest is what sampling gets
+        assert _same(old[name], new[name]), name
     for bad, match in (
         (dict(rng_key=2**70), "rng_key"),
         (dict(rng_key=jax.random.split(jax.random.key(0), 3)), "rng_key: expected one key"),
