@@ -131,15 +131,16 @@ class _Uniform(dist.Uniform):
 
 def normal(dtype, scale) -> dist.Normal:
     """N(0, scale^2) whose draws have `dtype` (float32 for speed, float64 for tests; `None`:
-    JAX's default float)."""
+    JAX's default float). NumPyro's argument validation is off: the scales are the architecture's own,
+    checked when it is built, and the check would run (and compile) eagerly at every trace."""
     dtype = default_float(dtype)
-    return _Normal(jnp.zeros((), dtype), jnp.asarray(scale, dtype))
+    return _Normal(jnp.zeros((), dtype), jnp.asarray(scale, dtype), validate_args=False)
 
 
 def uniform(dtype, low, high) -> dist.Uniform:
     """U[low, high] whose draws have `dtype`."""
     dtype = default_float(dtype)
-    return _Uniform(jnp.asarray(low, dtype), jnp.asarray(high, dtype))
+    return _Uniform(jnp.asarray(low, dtype), jnp.asarray(high, dtype), validate_args=False)
 
 
 class Architecture(eqx.Module):

@@ -145,4 +145,4 @@ def marsaglia_tsang(key, alpha, shape, dtype):
 
 def gamma(dtype, concentration) -> dist.Gamma:
     """Gamma(concentration, rate 1) whose draws have `dtype`."""
-    return Gamma(jnp.asarray(concentration, dtype), jnp.ones((), dtype))
+    return Gamma(jnp.asarray(concentration, dtype), jnp.ones((), dtype), validate_args=False)

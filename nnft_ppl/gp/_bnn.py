@@ -55,7 +55,7 @@ def bnn_regression(
     else:
         sigma = numpyro.deterministic("sigma", jnp.asarray(noise, x.dtype))
     with numpyro.plate("obs_id", n):
-        numpyro.sample("y", dist.Normal(f, sigma), obs=y)
+        numpyro.sample("y", dist.Normal(f, sigma, validate_args=False), obs=y)
 
 
 def _draw_readout(arch, samples, noise, x, y, xt, key, shape, batch: int = 1024) -> dict:

@@ -77,7 +77,8 @@ def collapsed_regression(
     sigma = _sigma(noise, noise_prior_scale, x.dtype)
     h = arch.features(hidden, x)
     cov = arch.conditional_kernel(h, h) + sigma**2 * jnp.eye(x.shape[0], dtype=x.dtype)
-    numpyro.sample("y", dist.MultivariateNormal(jnp.zeros(x.shape[0], x.dtype), covariance_matrix=cov), obs=y)
+    mvn = dist.MultivariateNormal(jnp.zeros(x.shape[0], x.dtype), covariance_matrix=cov, validate_args=False)
+    numpyro.sample("y", mvn, obs=y)
 
 
 def readout_draws(arch: IIDNeuronArchitecture, hidden: dict, sigma, x, y, x_test, keys) -> dict:
