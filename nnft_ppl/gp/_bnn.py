@@ -60,17 +60,22 @@ def bnn_regression(
 
 def _draw_readout(arch, samples, noise, x, y, xt, key, shape, batch: int = 1024) -> dict:
     """Exact conditional readout draws and conditional test moments for every posterior draw."""
-    hid_names = hidden_site_names(arch)
-    flat = {k: jnp.reshape(samples[k], (-1, *samples[k].shape[2:])) for k in hid_names}
+    hidden = {k: samples[k] for k in hidden_site_names(arch)}
+    sigma = samples["sigma"] if noise is None else None
     total = shape[0] * shape[1]
-    sig = jnp.reshape(samples["sigma"], (-1,)) if noise is None else jnp.full((total,), noise, x.dtype)
-    keys = jax.random.split(key, total)
     # batches of one size (the last padded by repeating its final draw, then trimmed): one compilation
     n_batches = -(-total // batch)
     size = -(-total // n_batches)
     idx = np.minimum(np.arange(n_batches * size), total - 1).reshape(n_batches, size)
     fn = readout_fn(arch, x, y, xt)
-    outs = [fn({k: v[i] for k, v in flat.items()}, sig[i], keys[i]) for i in idx]
+
+    @jax.jit  # the flattening, the keys and the gathers in one program (op by op, each compiled alone)
+    def rows(hidden, sigma, i):
+        flat = {k: jnp.reshape(v, (-1, *v.shape[2:]))[i] for k, v in hidden.items()}
+        sig = jnp.full((total,), noise, x.dtype) if sigma is None else jnp.reshape(sigma, (-1,))
+        return fn(flat, sig[i], jax.random.split(key, total)[i])
+
+    outs = [rows(hidden, sigma, i) for i in idx]
     return {
         k: np.concatenate([np.asarray(o[k]) for o in outs])[:total].reshape(*shape, *outs[0][k].shape[1:])
         for k in outs[0]
