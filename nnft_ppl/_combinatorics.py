@@ -108,7 +108,10 @@ def cumulants_with_error(
 
     def block(b: tuple[int, ...]) -> tuple[np.ndarray, np.ndarray]:
         subs, inverse = np.unique(np.sort(t[:, list(b)], axis=1), axis=0, return_inverse=True)
-        pairs = [looked_up.setdefault(key, block_moment(key)) for key in map(tuple, subs.tolist())]
+        for key in map(tuple, subs.tolist()):
+            if key not in looked_up:
+                looked_up[key] = block_moment(key)
+        pairs = [looked_up[key] for key in map(tuple, subs.tolist())]
         v, e = (np.array(col, np.float64) for col in zip(*pairs, strict=True))
         return v[inverse.ravel()], e[inverse.ravel()]
 
