@@ -487,7 +487,7 @@ class IIDNeuronArchitecture(ExactCumulants, LinearReadout):
         """Memoised E[h(x_{i1})...h(x_{ik})] over (sorted) index tuples of the points x (with
         `with_error`, the pair (value, absolute error))."""
         x = np.asarray(x, np.float64)
-        cache: dict[tuple[int, ...], tuple[float, float]] = {}
+        cache = _moment_cache(self, x, with_error)
 
         def moment(idx: tuple[int, ...]):
             key = tuple(sorted(idx))
@@ -512,6 +512,25 @@ class IIDNeuronArchitecture(ExactCumulants, LinearReadout):
             return b**2 + s**2 * vals, s**2 * errs
         scale = n ** (1 - order / 2) * s**order
         return scale * vals, scale * errs
+
+
+#: neuron moments already computed, per (architecture, points, with errors): exact cumulants of several
+#: orders at the same points (a width scan's orders 4 and 6, the calibration's 2, 4 and 6) share them
+_MOMENT_CACHES: dict = {}
+
+
+def _moment_cache(arch, x: np.ndarray, with_error: bool) -> dict:
+    """The memo of `arch`'s neuron moments at the points `x` (a fresh one where `arch` is unhashable)."""
+    key = (arch, x.shape, x.tobytes(), bool(with_error), bool(jax.config.jax_enable_x64))
+    try:
+        cache = _MOMENT_CACHES.get(key)
+    except TypeError:  # a field that is an array: no memo across calls
+        return {}
+    if cache is None:
+        if len(_MOMENT_CACHES) >= 64:
+            _MOMENT_CACHES.clear()
+        cache = _MOMENT_CACHES[key] = {}
+    return cache
 
 
 def _xi_moment(table, sub: tuple[int, ...]) -> tuple[float, float]:
