@@ -108,10 +108,11 @@ def cumulants_with_error(
 
     def block(b: tuple[int, ...]) -> tuple[np.ndarray, np.ndarray]:
         subs, inverse = np.unique(np.sort(t[:, list(b)], axis=1), axis=0, return_inverse=True)
-        for key in map(tuple, subs.tolist()):
+        keys = list(map(tuple, subs.tolist()))
+        for key in keys:
             if key not in looked_up:
                 looked_up[key] = block_moment(key)
-        pairs = [looked_up[key] for key in map(tuple, subs.tolist())]
+        pairs = [looked_up[key] for key in keys]
         v, e = (np.array(col, np.float64) for col in zip(*pairs, strict=True))
         return v[inverse.ravel()], e[inverse.ravel()]
 

@@ -69,13 +69,15 @@ def _draw_readout(arch, samples, noise, x, y, xt, key, shape, batch: int = 1024)
     idx = np.minimum(np.arange(n_batches * size), total - 1).reshape(n_batches, size)
     fn = readout_fn(arch, x, y, xt)
 
-    @jax.jit  # the flattening, the keys and the gathers in one program (op by op, each compiled alone)
-    def rows(hidden, sigma, i):
+    keys = jax.random.split(key, total)
+
+    @jax.jit  # the flattening and the gathers in one program (op by op, each compiled alone)
+    def rows(hidden, sigma, keys, i):
         flat = {k: jnp.reshape(v, (-1, *v.shape[2:]))[i] for k, v in hidden.items()}
         sig = jnp.full((total,), noise, x.dtype) if sigma is None else jnp.reshape(sigma, (-1,))
-        return fn(flat, sig[i], jax.random.split(key, total)[i])
+        return fn(flat, sig[i], keys[i])
 
-    outs = [rows(hidden, sigma, i) for i in idx]
+    outs = [rows(hidden, sigma, keys, i) for i in idx]
     return {
         k: np.concatenate([np.asarray(o[k]) for o in outs])[:total].reshape(*shape, *outs[0][k].shape[1:])
         for k in outs[0]
