@@ -2,7 +2,8 @@
 for the same key, the results of one device (to float64 rounding): the draws never depend on the
 device count. Four CPU devices are forced in a subprocess (this process keeps its own count); the same
 subprocess first measures the peak memory of tests/test_memory.py and last runs tests/test_x64.py's float64
-checks in its 32-bit mode (one Python + JAX start for the three)."""
+checks in its 32-bit mode, and records whether importing `nnft_ppl.deform` loaded ArviZ (one Python + JAX
+start for the four)."""
 
 from __future__ import annotations
 
@@ -32,10 +33,13 @@ SCRIPT = textwrap.dedent(
     x64_before = jax.config.jax_enable_x64  # tests/test_x64.py: importing nnft_ppl changes no JAX setting
     import nnft_ppl as nn
     from nnft_ppl import deform as D
+
+    arviz_at_import = "arviz_base" in sys.modules  # test_no_arviz_at_import: deform loads ArviZ lazily
     from nnft_ppl.ensemble import ensemble_correlators, neuron_correlators
 
     assert jax.device_count() == 4, jax.devices()
     out = {"x64.x64_before": x64_before, "x64.x64_after": jax.config.jax_enable_x64}
+    out["arviz_at_import"] = arviz_at_import
 
     # tests/test_memory.py's measurement, first (the peak RSS only grows: nothing may run before it)
     xm = np.linspace(-1.0, 1.0, 6)[:, None]
@@ -137,3 +141,8 @@ def test_peak_memory_flat_in_n_nets(four_devices):
 def test_import_leaves_x64_alone_and_entry_points_stay_float64(four_devices):
     """tests/test_x64.py's check (its fresh 32-bit process is this module's subprocess)."""
     check_fresh_float64_run({k.split(".", 1)[1]: v for k, v in four_devices.items() if k.startswith("x64.")})
+
+
+def test_no_arviz_at_import(four_devices):
+    """Importing nnft_ppl and nnft_ppl.deform does not load ArviZ (checked in the fresh subprocess)."""
+    assert four_devices["arviz_at_import"] is False

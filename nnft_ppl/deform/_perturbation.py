@@ -17,7 +17,7 @@ import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array, Float
 
-from .._errors import NNFTError
+from .._errors import NNFTError, NNFTNumericalError
 from ..architectures import Architecture, IIDNeuronArchitecture
 from ._potentials import Potential
 from ._quadrature import Quadrature
@@ -80,17 +80,31 @@ def first_order_phi2_exact(arch: Architecture, lam: float, quad: Quadrature, x: 
     + 6 k4(x,x,q,q) G_qq + 8 k4(x,q,q,q) G_xq + k6(x,x,q,q,q,q)] with the base ensemble's exact
     connected k4 ~ 1/N, k6 ~ 1/N^2 (`nnft_ppl.theory.exact_connected`). The first term is
     `first_order_dg2`'s diagonal; the rest is the finite-width vertex correction."""
-    from ..theory import exact_connected
 
     x = arch.check_points(x)
     if not isinstance(arch, IIDNeuronArchitecture):
         raise NNFTError(f"arch: no exact finite-width cumulants for {type(arch).__name__}")
-    out = np.zeros(x.shape[0])
-    for i, xi in enumerate(x):
-        for zq, wq in zip(quad.points, quad.weights, strict=True):
-            pts = np.stack([xi, zq])
-            g = np.asarray(arch.nngp_kernel(pts, pts))
-            k4, k6 = exact_connected(arch, pts, 4), exact_connected(arch, pts, 6)
-            v = 12 * g[0, 1] ** 2 * g[1, 1] + 6 * k4[0, 0, 1, 1] * g[1, 1] + 8 * k4[0, 1, 1, 1] * g[0, 1]
-            out[i] -= wq * (v + k6[0, 0, 1, 1, 1, 1]) / 24
-    return lam * out
+    # the points x_i and the nodes z_q together; every (i, q) term's cumulants in one call per order
+    p, zq = x.shape[0], np.asarray(quad.points, np.float64)
+    pts = np.concatenate([np.asarray(x, np.float64), zq])
+    i, q = (a.ravel() for a in np.meshgrid(np.arange(p), p + np.arange(zq.shape[0]), indexing="ij"))
+    k4 = {
+        name: _exact_values(arch, pts, np.stack(cols, axis=1))
+        for name, cols in (("xxqq", (i, i, q, q)), ("xqqq", (i, q, q, q)))
+    }
+    k6 = _exact_values(arch, pts, np.stack((i, i, q, q, q, q), axis=1))
+    g = np.asarray(arch.nngp_kernel(pts, pts))
+    gxq, gqq = g[i, q], g[q, q]
+    v = 12 * gxq**2 * gqq + 6 * k4["xxqq"] * gqq + 8 * k4["xqqq"] * gxq + k6
+    w = np.asarray(quad.weights, np.float64)[q - p]
+    return lam * -np.bincount(i, weights=w * v / 24, minlength=p)
+
+
+def _exact_values(arch, pts: np.ndarray, tuples: np.ndarray) -> np.ndarray:
+    """The exact connected function at sorted index tuples of `pts` (`exact_connected`'s values)."""
+    vals, _ = arch.exact_connected_values(pts, [tuple(int(v) for v in t) for t in tuples])
+    if not np.all(np.isfinite(vals)):
+        raise NNFTNumericalError(
+            f"arch: the exact cumulants of {arch.name} overflow at these points and quadrature nodes"
+        )
+    return np.asarray(vals, np.float64)
