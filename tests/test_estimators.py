@@ -13,7 +13,7 @@ from nnft_ppl import NNFTError
 from nnft_ppl.architectures import REGISTRY, IIDNeuronArchitecture, make_architecture
 from nnft_ppl.architectures._activations import gaussian_moment
 from nnft_ppl.ensemble import ensemble_correlators, neuron_correlators
-from nnft_ppl.theory import exact_connected, exact_moment, wick
+from nnft_ppl.theory import exact_connected, exact_connected_at, exact_moment, wick
 
 POINTS_1D = np.array([-1.0, -0.6, -0.2, 0.2, 0.6, 1.0])
 
@@ -70,6 +70,21 @@ def test_linear_features_exact_cumulants():
             unique=sorted_unique(exact.shape),
             what=f"LinearFeatures G{order}c",
         )
+
+
+def test_exact_connected_at_tuples_equals_the_tensor_entries():
+    """Values and errors at index tuples (any order within a tuple) are the full tensors' entries,
+    bit for bit; bad tuples are refused naming the argument."""
+    arch = make_architecture("ReLUNet", width=3)
+    x = POINTS_1D[:3]
+    full, err = exact_connected(arch, x, 4, return_error=True)
+    tup = np.array([[2, 0, 1, 1], [0, 0, 0, 0], [2, 2, 1, 0]])
+    vals, errs = exact_connected_at(arch, x, tup)
+    np.testing.assert_array_equal(vals, full[tuple(tup.T)])
+    np.testing.assert_array_equal(errs, err[tuple(tup.T)])
+    for bad in ([[0, 3]], [[0]], [[0.0, 1.0]], [0, 1]):
+        with pytest.raises(NNFTError, match="tuples:"):
+            exact_connected_at(arch, x, bad)
 
 
 def test_estimators_detect_a_wrong_formula():

@@ -17,7 +17,7 @@ import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array, Float
 
-from .._errors import NNFTError, NNFTNumericalError
+from .._errors import NNFTError
 from ..architectures import Architecture, IIDNeuronArchitecture
 from ._potentials import Potential
 from ._quadrature import Quadrature
@@ -80,6 +80,7 @@ def first_order_phi2_exact(arch: Architecture, lam: float, quad: Quadrature, x: 
     + 6 k4(x,x,q,q) G_qq + 8 k4(x,q,q,q) G_xq + k6(x,x,q,q,q,q)] with the base ensemble's exact
     connected k4 ~ 1/N, k6 ~ 1/N^2 (`nnft_ppl.theory.exact_connected`). The first term is
     `first_order_dg2`'s diagonal; the rest is the finite-width vertex correction."""
+    from ..theory import exact_connected_at
 
     x = arch.check_points(x)
     if not isinstance(arch, IIDNeuronArchitecture):
@@ -89,22 +90,12 @@ def first_order_phi2_exact(arch: Architecture, lam: float, quad: Quadrature, x: 
     pts = np.concatenate([np.asarray(x, np.float64), zq])
     i, q = (a.ravel() for a in np.meshgrid(np.arange(p), p + np.arange(zq.shape[0]), indexing="ij"))
     k4 = {
-        name: _exact_values(arch, pts, np.stack(cols, axis=1))
+        name: exact_connected_at(arch, pts, np.stack(cols, axis=1))[0]
         for name, cols in (("xxqq", (i, i, q, q)), ("xqqq", (i, q, q, q)))
     }
-    k6 = _exact_values(arch, pts, np.stack((i, i, q, q, q, q), axis=1))
+    k6 = exact_connected_at(arch, pts, np.stack((i, i, q, q, q, q), axis=1))[0]
     g = np.asarray(arch.nngp_kernel(pts, pts))
     gxq, gqq = g[i, q], g[q, q]
     v = 12 * gxq**2 * gqq + 6 * k4["xxqq"] * gqq + 8 * k4["xqqq"] * gxq + k6
     w = np.asarray(quad.weights, np.float64)[q - p]
     return lam * -np.bincount(i, weights=w * v / 24, minlength=p)
-
-
-def _exact_values(arch, pts: np.ndarray, tuples: np.ndarray) -> np.ndarray:
-    """The exact connected function at sorted index tuples of `pts` (`exact_connected`'s values)."""
-    vals, _ = arch.exact_connected_values(pts, [tuple(int(v) for v in t) for t in tuples])
-    if not np.all(np.isfinite(vals)):
-        raise NNFTNumericalError(
-            f"arch: the exact cumulants of {arch.name} overflow at these points and quadrature nodes"
-        )
-    return np.asarray(vals, np.float64)

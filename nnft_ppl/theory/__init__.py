@@ -1,6 +1,6 @@
 """Analytic predictions: Wick (GP) correlators, exact finite-width cumulants, width scaling."""
 
-from ._exact import exact_connected, exact_moment
+from ._exact import exact_connected, exact_connected_at, exact_moment
 from ._leading import leading_connected
 from ._scaling import AmplitudeCheck, ScalingFit, amplitude_check, fit_width_scaling
 from ._wick import wick
@@ -10,6 +10,7 @@ __all__ = [
     "ScalingFit",
     "amplitude_check",
     "exact_connected",
+    "exact_connected_at",
     "exact_moment",
     "fit_width_scaling",
     "leading_connected",

@@ -30,21 +30,42 @@ def exact_connected(
     quadrature's error estimate, to be added in quadrature to a Monte Carlo SE when comparing.
     """
     order = _V.integer("order", order)
-    width = None if width is None else _V.integer("width", width)
     if order < 2 or order > 6:
         raise NNFTError(f"order: exact connected functions are available for orders 2..6, got {order}")
-    if not isinstance(arch, ExactCumulants):
-        raise NNFTError(f"arch: {type(arch).__name__} has no exact finite-width cumulants (dependent neurons)")
+    _check_exact(arch)
     x = arch.check_points(x)
     p = x.shape[0]
-    vals, errs = arch.exact_connected_values(x, sorted_tuples(p, order), width)
+    vals, errs = exact_connected_at(arch, x, sorted_tuples(p, order), width)
+    full = expand(vals, p, order)
+    return (full, expand(errs, p, order)) if return_error else full
+
+
+def exact_connected_at(arch: Architecture, x: Float[Array, "P d"], tuples, width: int | None = None):
+    """The exact connected function at index tuples of the points x (a (T, r) integer array, r in
+    2..6, any order within a tuple) and its absolute numerical error, as two (T,) arrays: the entries
+    of `exact_connected`'s tensors without forming them."""
+    _check_exact(arch)
+    x = arch.check_points(x)
+    width = None if width is None else _V.integer("width", width)
+    arr = np.asarray(tuples)
+    if arr.ndim != 2 or arr.dtype.kind not in "iu" or not 2 <= arr.shape[1] <= 6:
+        raise NNFTError(f"tuples: a (T, r) array of point indices with r in 2..6, got shape {arr.shape}")
+    if arr.size and (arr.min() < 0 or arr.max() >= x.shape[0]):
+        raise NNFTError(f"tuples: point indices must lie in 0..{x.shape[0] - 1}")
+    order = arr.shape[1]
+    tuples = [tuple(t) for t in np.sort(arr, axis=1).tolist()]
+    vals, errs = arch.exact_connected_values(x, tuples, width)
     if not (np.all(np.isfinite(vals)) and np.all(np.isfinite(errs))):
         raise NNFTNumericalError(
             f"exact_connected: the order-{order} cumulants of {arch.name} overflow at these points "
             "(neuron moments beyond float64); use smaller inputs or scales"
         )
-    full = expand(vals, p, order)
-    return (full, expand(errs, p, order)) if return_error else full
+    return np.asarray(vals, np.float64), np.asarray(errs, np.float64)
+
+
+def _check_exact(arch) -> None:
+    if not isinstance(arch, ExactCumulants):
+        raise NNFTError(f"arch: {type(arch).__name__} has no exact finite-width cumulants (dependent neurons)")
 
 
 def exact_moment(arch: Architecture, x, order: int = 4, width: int | None = None) -> np.ndarray:
