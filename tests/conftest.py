@@ -19,25 +19,30 @@ os.environ.setdefault("NNFT_SMALL", "1")
 if "xla_backend_optimization_level" not in os.environ.get("XLA_FLAGS", ""):
     os.environ["XLA_FLAGS"] = (os.environ.get("XLA_FLAGS", "") + " --xla_backend_optimization_level=0").strip()
 
-import jax  # noqa: E402
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
-jax.config.update("jax_enable_x64", True)
 
-import nnft_ppl  # noqa: E402,F401
+def pytest_configure(config):
+    """float64 and the persistent compilation cache in every process that runs tests. The xdist
+    controller of `make test` runs none: it skips importing JAX and the library (7 CPU-s, measured,
+    while its two workers start on the same two cores)."""
+    if getattr(config.option, "numprocesses", None) and not hasattr(config, "workerinput"):
+        return
+    import jax
+
+    jax.config.update("jax_enable_x64", True)
+    import nnft_ppl  # noqa: F401
+    from nnft_ppl._cache import enable_compilation_cache
+
+    # one persistent compilation cache for both pytest workers and every process they start
+    # (notebook kernels, `nnft` subprocesses): compilation is most of this suite's time
+    enable_compilation_cache()
 
 
 @pytest.fixture
 def rng():
     return np.random.default_rng(20261128)
-
-
-# one persistent compilation cache for both pytest workers and every process they start
-# (notebook kernels, `nnft` subprocesses): compilation is most of this suite's time
-from nnft_ppl._cache import enable_compilation_cache  # noqa: E402
-
-enable_compilation_cache()
 
 
 #: test modules by their measured time on a fresh clone (tests/durations.py prints it from a JUnit

@@ -7,6 +7,7 @@ ones. Activations without a closed-form dual use Gauss-Hermite quadrature.
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Callable
 from functools import lru_cache
@@ -137,8 +138,15 @@ def gaussian_moment(fn: Callable, cov, budget: int = 200_000, with_error: bool =
     With `with_error`, returns (value, error) where the error estimate is the difference
     from the same rule with n // 2 nodes per axis: for smooth integrands a generous bound,
     for kinked ones (ReLU) about the size of the n-node error (it converges algebraically).
-    Host-side (numpy): used for exact finite-width moments, not inside jit."""
+    Host-side (numpy): used for exact finite-width moments, not inside jit.
+
+    Repeated points (equal rows of cov) are one variable raised to its multiplicity: the rule is
+    evaluated once per set of distinct points and serves every product of powers over them."""
     cov = np.asarray(cov, np.float64)
+    _, first, label = np.unique(cov, axis=0, return_index=True, return_inverse=True)
+    order = np.sort(first)  # the distinct points in order of first appearance
+    powers = tuple(int(np.sum(label.ravel() == label.ravel()[i])) for i in order)
+    cov = cov[np.ix_(order, order)]
     lam, vec = np.linalg.eigh(cov)
     lam = np.maximum(lam, 0.0)
     r = max(1, int(np.sum(lam > 1e-12 * (lam.max() + 1e-300))))
@@ -146,9 +154,10 @@ def gaussian_moment(fn: Callable, cov, budget: int = 200_000, with_error: bool =
     n = int(min(200, max(8, math.floor(budget ** (1.0 / r)))))
 
     factor = vec * np.sqrt(lam)
+    degree = max(_DEGREE, sum(powers))
 
     def rule(m: int) -> float:
-        return _tensor_rule(fn, factor.tobytes(), factor.shape, r, m)
+        return _tensor_rule(fn, factor.tobytes(), factor.shape, r, m, degree)[powers]
 
     value = rule(n)
     if not with_error:
@@ -156,17 +165,36 @@ def gaussian_moment(fn: Callable, cov, budget: int = 200_000, with_error: bool =
     return value, abs(value - rule(n // 2))
 
 
-@lru_cache(maxsize=4096)
-def _tensor_rule(fn: Callable, factor: bytes, shape: tuple[int, int], r: int, m: int) -> float:
-    """The m^r-node tensor rule for E[prod fn(z)], z = factor @ (standard normal): memoised, since a
-    moment and its error estimate (`gaussian_moment(..., with_error=True)`) share the m-node rule."""
+#: the total degree up to which one evaluation of a rule serves every product of powers (the
+#: exact cumulants go to sixth order)
+_DEGREE = 6
+
+
+@lru_cache(maxsize=1024)
+def _tensor_rule(fn: Callable, factor: bytes, shape: tuple[int, int], r: int, m: int, degree: int) -> dict:
+    """The m^r-node tensor rule for E[prod_j fn(z_j)^p_j], z = factor @ (standard normal), for every
+    power vector p (each p_j >= 1, total <= `degree`): memoised, since a moment and its error
+    estimate (`gaussian_moment(..., with_error=True)`) share the m-node rule, and the moments of a
+    set of points with repeats share its distinct points' rule."""
     pts, wts = _tensor_grid(r, m)
-    zs = pts @ np.frombuffer(factor, np.float64).reshape(shape).T  # (m^r, k)
+    zs = pts @ np.frombuffer(factor, np.float64).reshape(shape).T  # (m^r, k) for k distinct points
     k = zs.shape[1]
     width = max(_COLUMN_PAD, k)  # one compiled program per (fn, m^r) serves every k up to the pad
     padded = np.zeros((zs.shape[0], width))
     padded[:, :k] = zs
-    return float(np.sum(wts * np.asarray(_row_products(fn)(padded, np.arange(width) < k))))
+    h = np.asarray(_columns(fn)(padded))[:, :k]
+    pow_ = [[h[:, j]] for j in range(k)]  # pow_[j][p - 1] = h_j^p
+    for col in pow_:
+        for _ in range(degree - k):
+            col.append(col[-1] * col[0])
+    out = {}
+    for p in itertools.product(range(1, degree - k + 2), repeat=k):
+        if sum(p) <= degree:
+            prod = pow_[0][p[0] - 1]
+            for j in range(1, k):
+                prod = prod * pow_[j][p[j] - 1]
+            out[p] = float(np.sum(wts * prod))
+    return out
 
 
 #: columns (points) a quadrature's integrand is padded to, so one compilation serves moments of 1 to 8 points
@@ -174,8 +202,8 @@ _COLUMN_PAD = 8
 
 
 @lru_cache(maxsize=64)
-def _row_products(fn: Callable) -> Callable:
-    return jax.jit(lambda z, used: jnp.prod(jnp.where(used, fn(z), 1.0), axis=1))
+def _columns(fn: Callable) -> Callable:
+    return jax.jit(fn)
 
 
 # ---- derivative duals: E[sigma'(u) sigma'(v)], the NTK's K-dot ------------------------------
