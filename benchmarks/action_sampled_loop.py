@@ -15,6 +15,7 @@ import sys
 import time
 
 import numpy as np
+from scipy import stats
 
 import nnft_ppl as nn
 from nnft_ppl import action as A
@@ -88,18 +89,28 @@ def calibrate(width: int = 64, groups: int = 24, per: int = 8, draws: int = 500)
     )
     m2 = model.potential.terms[1].m2
     pooled = _estimate(model, run, lc.mean, m2, X2[:, None], (4,), 1e9)
-    zs, khats = [], []
-    for g in range(groups):
-        sl = slice(g * per, (g + 1) * per)
-        sub = run._replace(
+
+    def chains(sl):
+        return run._replace(
             samples={k: v[sl] for k, v in run.samples.items()},
             sample_stats={k: v[sl] for k, v in run.sample_stats.items()},
         )
-        th = _estimate(model, sub, lc.mean, m2, X2[:, None], (4,), 1e9)
-        se = np.sqrt(th.g4c.se**2 * (1 - 1 / groups))  # the pooled value contains this replica
-        zs.append((th.g4c.value - pooled.g4c.value) / se)
+
+    zs, zs_chains, khats = [], [], []
+    for g in range(groups):
+        th = _estimate(model, chains(slice(g * per, (g + 1) * per)), lc.mean, m2, X2[:, None], (4,), 1e9)
+        d = th.g4c.value - pooled.g4c.value  # the pooled value contains this replica: (1 - 1/groups)
+        zs.append(d / np.sqrt(th.g4c.se**2 * (1 - 1 / groups)))
         khats.append(th.khat[4])
-    z = np.asarray(zs)
+        # the alternative SE: the spread of the replica's single-chain estimates (per - 1 dof)
+        one = [
+            _estimate(model, chains(slice(c, c + 1)), lc.mean, m2, X2[:, None], (4,), 1e9)
+            for c in range(g * per, (g + 1) * per)
+        ]
+        se_chains = np.std([o.g4c.value for o in one], axis=0, ddof=1) / np.sqrt(per)
+        zs_chains.append(d / np.sqrt(se_chains**2 * (1 - 1 / groups)))
+    z, zc = np.asarray(zs), np.asarray(zs_chains)
+    q = stats.t.ppf(0.975, per - 1)
     print(
         f"## SE calibration, CosNet N={width}: {groups} replicas of {per} chains x {draws} draws "
         f"({time.time() - t0:.0f} s)"
@@ -107,7 +118,12 @@ def calibrate(width: int = 64, groups: int = 24, per: int = 8, draws: int = 500)
     print(
         f"  mean z^2 = {np.mean(z**2):.2f} ± {np.std(z**2) / np.sqrt(z.size):.2f} over {z.size} (replica, tuple); "
         f"mean z = {np.mean(z):.2f}; P(|z| > 3) = {np.mean(np.abs(z) > 3):.3f}; "
-        f"median k-hat {np.median(khats):.2f}"
+        f"median k-hat {np.median(khats):.2f}; 95% coverage {np.mean(np.abs(z) < 1.96):.3f}"
+    )
+    print(
+        f"  between-chain SE ({per} chains, t_{per - 1}): mean z^2 = {np.mean(zc**2):.2f} "
+        f"± {np.std(zc**2) / np.sqrt(zc.size):.2f} (t_{per - 1} expects {(per - 1) / (per - 3):.2f}); "
+        f"95% coverage {np.mean(np.abs(zc) < q):.3f}; P(|z| > 3) = {np.mean(np.abs(zc) > 3):.3f}"
     )
     print(
         f"  pooled: G4c / first order = {np.round(pooled.g4c.value / ex.connected[4].value, 3)} "
