@@ -6,10 +6,15 @@ tests/test_x64.py checks that in a fresh subprocess)."""
 
 from __future__ import annotations
 
+import gc
 import os
 
 os.environ.setdefault("MPLBACKEND", "Agg")
 os.environ.setdefault("NNFT_SMALL", "1")
+# one BLAS thread per process: two workers already fill the two cores, and OpenBLAS's idle threads
+# spin after every NumPy matmul (blas_thread_server was 3% of a compile-heavy run's CPU, perf-measured).
+# Set before NumPy loads (nothing imports it before this file); inherited by kernels and subprocesses
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 # XLA's LLVM back end at -O0: this suite is compile-bound (measured: test_estimators 88 -> 61 CPU-s,
 # and the run-time-heavy test_bnn + test_width_scaling 255 -> 226); IEEE semantics are unchanged.
 # Long, run-bound programs opt back into -O2 per jit (`nnft_ppl._cache.RUN_BOUND`). Not used: XLA's
@@ -38,6 +43,9 @@ def pytest_configure(config):
     # one persistent compilation cache for both pytest workers and every process they start
     # (notebook kernels, `nnft` subprocesses): compilation is most of this suite's time
     enable_compilation_cache()
+    # the cyclic garbage collector ran 1,900 young and 10 full collections over test_gp + test_ntk,
+    # 2.9 of their 78 s; with a larger young generation and rarer promotions, 1.4 s (measured)
+    gc.set_threshold(20_000, 20, 20)
 
 
 @pytest.fixture
