@@ -6,6 +6,7 @@ per test worker, checking what each prints (`NEEDLES`).
 
 from __future__ import annotations
 
+import gc
 import re
 from pathlib import Path
 
@@ -76,16 +77,14 @@ def kernel(tmp_path_factory):
     run_sync(km.shutdown_kernel)(now=True)
 
 
-#: the kernel's garbage collector as the test workers set it (tests/conftest.py)
-GC = "import gc; gc.set_threshold(20_000, 20, 20)"
-
-
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
 def test_notebook_executes(path, kernel, monkeypatch):
     """Each notebook runs top to bottom at NNFT_SMALL size and prints what it promises."""
     monkeypatch.setenv("NNFT_SMALL", "1")
     nb = nbformat.read(path, as_version=4)
-    nb.cells.insert(0, nbformat.v4.new_code_cell(f"%reset -f\nimport matplotlib.pyplot as plt\nplt.close('all')\n{GC}"))
+    setup = "%reset -f\nimport matplotlib.pyplot as plt\nplt.close('all')\n"
+    setup += f"import gc; gc.set_threshold(*{gc.get_threshold()})"  # as this worker's (tests/conftest.py)
+    nb.cells.insert(0, nbformat.v4.new_code_cell(setup))
     NotebookClient(nb, km=kernel, timeout=300, kernel_name="python3").execute()
     text = "".join(str(o.get("text", "")) for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", []))
     for needle in NEEDLES[path.stem]:
