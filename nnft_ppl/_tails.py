@@ -92,6 +92,50 @@ def khat_of_top(top: np.ndarray, n: int, power: float = 1.0) -> np.ndarray:
     return out
 
 
+def khat_rows(top: np.ndarray, n: int, power: float = 1.0, *, batch: int = 256) -> np.ndarray:
+    """`khat_of_top` for every row of a (..., S, K) stack of kept tails at once: (..., S) k-hats, equal to
+    the row-by-row fit to rounding (the same Zhang-Stephens estimate, vectorised over rows in `batch`es;
+    6,000 row-by-row fits took 14 s of a calibration, measured)."""
+    top = np.sort(np.asarray(top, np.float64), axis=-1)
+    rows = top.reshape(-1, top.shape[-1])
+    m = tail_size(n)
+    if m < 5:
+        return np.full(top.shape[:-1], np.nan)
+    vals = rows[:, -(m + 1) :] ** power
+    bad = ~np.all(np.isfinite(vals), axis=1)
+    vals[bad] = (rows[bad, -(m + 1) :] / rows[bad, -1:]) ** power  # scale invariant: rescale first
+    tails = vals[:, 1:] - vals[:, :1]
+    k = np.concatenate([_gpd_shape(tails[i : i + batch]) for i in range(0, len(tails), batch)])
+    k[np.abs(vals[:, -1] - vals[:, 1]) < np.finfo(float).tiny] = -np.inf  # a tail without spread
+    return k.reshape(top.shape[:-1])
+
+
+def _gpd_shape(ary: np.ndarray) -> np.ndarray:
+    """The shape kappa of arviz-stats' empirical-Bayes generalised Pareto fit (`_gpdfit`, prior on kappa
+    centred at 0.5) for each row of `ary` (rows sorted ascending): nan where the first quartile does not
+    exceed the minimum, inf where the fit is not finite."""
+    prior_bs, prior_k = 3, 10
+    n = ary.shape[1]
+    m_est = 30 + int(n**0.5)
+    xstar = ary[:, int((n / 4 + 0.5) - 1)]
+    undefined = xstar <= ary[:, 0]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        b = (1 - np.sqrt(m_est / (np.arange(1, m_est + 1, dtype=float) - 0.5)))[None, :] / (prior_bs * xstar[:, None])
+        b = b + 1 / ary[:, -1:]
+        k_ary = np.mean(np.log1p(-b[:, :, None] * ary[:, None, :]), axis=2)
+        len_scale = n * (np.log(-b / k_ary) - k_ary - 1)
+        top = np.max(len_scale, axis=1, keepdims=True)
+        w = np.exp(len_scale - (top + np.log(np.sum(np.exp(len_scale - top), axis=1, keepdims=True))))
+        w = np.where(w >= 10 * np.finfo(float).eps, w, 0.0)
+        w = w / np.sum(w, axis=1, keepdims=True)
+        b_post = np.sum(b * w, axis=1)
+        kappa = np.mean(np.log1p(-b_post[:, None] * ary), axis=1)
+    kappa = (n * kappa + prior_k * 0.5) / (n + prior_k)
+    kappa[np.isnan(kappa)] = np.inf
+    kappa[undefined] = np.nan
+    return kappa
+
+
 def max_khat(top: np.ndarray, n: int, power: float) -> float:
     """The largest k-hat over the series in `top` for the summands |y|^power (nan-safe)."""
     k = khat_of_top(top, n, power)

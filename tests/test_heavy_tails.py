@@ -133,3 +133,20 @@ def test_tilted_gaussnet_matches_exact_at_the_report_points():
     with pytest.warns(UserWarning, match="neuron-level"):
         plain = neuron_correlators(arch, REPORT_X[[0, 5]], 4_000, key=4, max_order=6, progress=False, tilt=False)
     assert khat_flag(float(plain.G6c_khat)) == "unreliable"
+
+
+def test_vectorised_khat_is_the_row_by_row_fit():
+    """`khat_rows` (the calibration's k-hat of many kept tails at once) equals `khat_of_top` row by row
+    to rounding, on light, heavy and flat tails, and where a tail is too short or undefined."""
+    from nnft_ppl._tails import khat_of_top, khat_rows
+
+    rng = np.random.default_rng(5)
+    top = np.stack([np.abs(rng.standard_normal((4, 200))), rng.pareto(0.8, (4, 200)), np.ones((4, 200))])
+    top[0, 0, :150] = 0.0  # first quartile at the minimum: no fit (nan)
+    for n, power in [(4096, 1), (4096, 6), (20, 2)]:
+        rows = np.array([[khat_of_top(g[None, s], n, power)[0] for s in range(g.shape[0])] for g in top])
+        vec = khat_rows(top, n, power, batch=5)
+        np.testing.assert_array_equal(np.isnan(vec), np.isnan(rows))
+        np.testing.assert_allclose(vec, rows, rtol=1e-12, atol=1e-12)
+    assert np.isnan(khat_rows(top, 4096, 1)[0, 0]) and khat_rows(top, 4096, 1)[2, 0] == -np.inf
+    assert khat_rows(top, 4096, 1)[1].min() > 0.7 > khat_rows(top, 4096, 1)[0, 1:].max()
