@@ -108,14 +108,17 @@ def test_neuron_level_agrees_with_network_level(name):
     se = np.sqrt(net.G4c_se.values**2 + neu.G4c_se.sel(width=3).values ** 2)
     assert_within_se(diff, se, 0.0, 64, unique=sorted_unique(diff.shape), what=f"{name} neuron vs network")
     exact, quad_err = exact_connected(arch, x, 4, return_error=True)  # quadrature error beside the MC SE
-    assert_within_se(
-        neu.G4c.sel(width=3).values,
-        np.hypot(neu.G4c_se.sel(width=3).values, quad_err),
-        exact,
-        64,
-        unique=sorted_unique(exact.shape),
-        what=f"{name} neuron vs exact",
-    )
+    # the readout-integrated network-level estimator (`collapse=True`): the same hidden layers as `net`'s
+    col = ensemble_correlators(arch, x, 60_000, key=21, max_order=4, progress=False, collapse=True)
+    for what, g4c, se in (
+        ("neuron", neu.G4c.sel(width=3).values, neu.G4c_se.sel(width=3).values),
+        ("readout-integrated network", col.G4c.values, col.G4c_se.values),
+    ):
+        unique = sorted_unique(exact.shape)
+        assert_within_se(g4c, np.hypot(se, quad_err), exact, 64, unique=unique, what=f"{name} {what} vs exact")
+    g2, g2_err = exact_connected(arch, x, 2, return_error=True)  # the output bias enters only G2
+    unique = sorted_unique(g2.shape)
+    assert_within_se(col.G2.values, np.hypot(col.G2_se.values, g2_err), g2, 64, unique=unique, what=f"{name} G2")
 
 
 def test_same_key_same_result_and_chunk_independent():

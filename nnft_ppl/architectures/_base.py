@@ -350,6 +350,24 @@ class LinearReadout(Architecture):
         """h (N, P) for one network drawn from `key` (subclasses may sample it faster, exactly)."""
         return self.hidden_features(handlers.seed(self.hidden_model, key)(dtype), x)
 
+    def sample_conditional_covariances(
+        self, keys: PRNGKeyArray, x: Float[Array, "P d"], dtype=None
+    ) -> Float[Array, "M P P"]:
+        """phi's covariance at `x` given the hidden layer, b^2 + (s^2/N) h^T h, for one network per
+        key (keys of shape (M,)): given h, phi is a zero-mean Gaussian with this covariance, so
+        every moment of phi given h is a hafnian of it (the readout-integrated estimator,
+        `ensemble_correlators(..., collapse=True)`). The hidden layer of a key is the one the
+        collapsed `sample_fields` draws from it (the first key of its split)."""
+        dtype = default_float(dtype)
+        x = jnp.asarray(self.points(x), dtype)
+        s2 = self.readout_std**2 / self.width
+
+        def one(k):
+            h = self.sample_hidden_features(jax.random.split(k)[0], x, dtype)
+            return s2 * jnp.einsum("np,nq->pq", h, h, precision=jax.lax.Precision.HIGHEST) + self.bias_std**2
+
+        return jax.vmap(one)(keys)
+
 
 class IIDNeuronArchitecture(ExactCumulants, LinearReadout):
     """phi(x) = b + sum_{i<N} a_i h(theta_i; x), with i.i.d. neurons theta_i,

@@ -75,6 +75,28 @@ class MonomialBasis:
             pos = {t: i for i, t in enumerate(lev)}
         return out
 
+    def hafnians(self, sigma: jnp.ndarray) -> list[jnp.ndarray]:
+        """E[phi(x_i1)...phi(x_ik)] for phi ~ N(0, sigma), per sample: one (M, |level k|) array per
+        length k, from covariances sigma (M, P, P). Zero at odd k; at even k the hafnian of the tuple's
+        block of sigma, by the recursion over the first index's partner
+        haf(t) = sum_j sigma[t0, tj] haf(t without t0, tj) (the shorter tuple is in the basis: it is
+        closed under sub-multisets)."""
+        m = sigma.shape[0]
+        out: list[jnp.ndarray] = []
+        pos: dict[int, dict[tuple[int, ...], int]] = {}
+        for k, lev in enumerate(self.levels, start=1):
+            if k % 2:
+                out.append(jnp.zeros((m, len(lev)), sigma.dtype))
+                continue
+            first = np.asarray([t[0] for t in lev])
+            val = 0.0
+            for j in range(1, k):
+                pair = sigma[:, first, np.asarray([t[j] for t in lev])]
+                val = val + (pair if k == 2 else pair * out[k - 3][:, [pos[k - 2][t[1:j] + t[j + 1 :]] for t in lev]])
+            pos[k] = {t: i for i, t in enumerate(lev)}
+            out.append(val)
+        return out
+
     @cached_property
     def _level_codes(self) -> list[tuple[np.ndarray, np.ndarray]]:
         """Per level: the sorted base-P codes of its tuples and their columns."""

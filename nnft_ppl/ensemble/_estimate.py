@@ -12,7 +12,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from .._combinatorics import kstat_coefficients, set_partitions
+from .._combinatorics import kstat_coefficients, moebius, set_partitions
 from .._tensors import multiplicity
 from ..stats import jackknife_se
 from ._basis import MonomialBasis
@@ -62,6 +62,12 @@ def moments(ms: MomentSums, tuples) -> Estimate:
 _SLICE = 2048
 
 
+@lru_cache(maxsize=8)
+def _plugin_coeffs(r: int) -> np.ndarray:
+    """The moment-cumulant coefficients moebius(|rho|) over the set partitions of range(r)."""
+    return np.asarray([moebius(len(rho)) for rho in set_partitions(r)], np.float64)
+
+
 @lru_cache(maxsize=64)
 def _coeffs(r: int, n: float, xi_items: tuple | None):
     c = kstat_coefficients(r, n, None if xi_items is None else dict(xi_items))
@@ -72,7 +78,9 @@ def cumulants(ms: MomentSums, tuples, xi: dict[int, float] | None = None) -> Est
     """Unbiased joint cumulants kappa(phi(x_i1), ..., phi(x_ir)) for tuples of one order r.
 
     With `xi`, the samples are h and the cumulants are those of u = w h for an independent
-    w with moments xi (the Rao-Blackwellised neuron-level estimator).
+    w with moments xi (the Rao-Blackwellised neuron-level estimator). Sums of conditional moments
+    (`MomentSums.conditional`) give plug-in cumulants (the moment-cumulant formula on the block
+    means: bias O(1/n), against standard errors of O(1/sqrt(n))).
     """
     if isinstance(ms, TiltedSums):
         return Estimate(*tilted_cumulants(ms, tuples, xi))
@@ -80,7 +88,10 @@ def cumulants(ms: MomentSums, tuples, xi: dict[int, float] | None = None) -> Est
     r = len(tuples[0])
     m, ns = _means(ms)
     xi_items = None if xi is None else tuple(sorted(xi.items()))
-    coef = np.stack([_coeffs(r, float(n), xi_items) for n in ns])  # (J, R)
+    if getattr(ms, "conditional", False):
+        coef = np.broadcast_to(_plugin_coeffs(r), (len(ns), len(set_partitions(r))))
+    else:
+        coef = np.stack([_coeffs(r, float(n), xi_items) for n in ns])  # (J, R)
     idx = _block_columns(ms.basis, tuple(tuples))
     mt = np.ascontiguousarray(m.T)  # (K, J): a gathered column is one contiguous row
     out = np.zeros((len(tuples), m.shape[0]))

@@ -11,7 +11,7 @@ from .. import _validate as V
 from .._errors import NNFTError
 from .._keys import as_dtype
 from .._tensors import sorted_tuples
-from ..architectures import Architecture
+from ..architectures import Architecture, LinearReadout
 from ._basis import MonomialBasis
 from ._checkpoint import fingerprint
 from ._dataset import add_full, add_khat, add_tuples, base_dataset
@@ -75,6 +75,7 @@ def ensemble_correlators(
     return_sums: bool = False,
     devices=None,
     engine: str = "jax",
+    collapse: bool = False,
 ) -> xr.Dataset:
     """Sample `n_nets` networks and estimate their correlators at points `x`.
 
@@ -95,12 +96,19 @@ def ensemble_correlators(
     them and sums reduced; the draws do not depend on the device count.
     `engine="fused"` (single-layer i.i.d.-neuron nets): the fused Pallas kernel (`ensemble._fused`),
     the same distribution without activations in memory, other draws (deterministic for a key).
+    `collapse=True` (architectures with a Gaussian readout, `LinearReadout`): the readout is integrated
+    out exactly (Rao-Blackwellised). Only hidden layers are sampled; each network contributes phi's
+    moments given its hidden layer (hafnians of the conditional covariance b^2 + (s^2/N) h^T h), an
+    unbiased estimate of every moment with a smaller variance and lighter tails (k-hat of the
+    conditional standard deviations): the sixth-order summands of a width-20 ReLU net have k-hat
+    ~0.15 instead of ~0.6. Odd moments are then exactly zero and the connected functions plug-in
+    (bias O(1/n_nets)).
     """
     dtype = str(as_dtype(dtype))  # a string, NumPy or jnp dtype
     x, n_nets, max_order, n_blocks = check_common(arch, x, n_nets, "n_nets", max_order, n_blocks, dtype)
     key = as_key(key)
     p = x.shape[0]
-    sample_fn, sampler = _sampler(arch, np.asarray(x, dtype), np.dtype(dtype), engine)  # refused before any work
+    sample_fn, sampler = _sampler(arch, np.asarray(x, dtype), np.dtype(dtype), engine, collapse)  # refused early
     if tuples is not None:
         tuples = check_tuples(tuples, max_order)
     basis = MonomialBasis.full(p, max_order) if tuples is None else MonomialBasis.from_tuples(p, tuples)
@@ -116,7 +124,7 @@ def ensemble_correlators(
         "key": key_fingerprint(key),
         "n_blocks": n_blocks,
         "dtype": dtype,
-        "estimator": "network",
+        "estimator": "network (readout integrated)" if collapse else "network",
         "engine": engine,
         "se_method": "delete-one-block jackknife",
     }
@@ -133,16 +141,24 @@ def ensemble_correlators(
         fingerprint=None
         if checkpoint is None
         else fingerprint(arch, x, dtype=dtype, estimator="network", max_order=max_order, sampler=sampler),
-        cache_key=(arch, xj.tobytes(), dtype, "network", engine),
+        cache_key=(arch, xj.tobytes(), dtype, "network", sampler),
         devices=devices,
+        conditional=bool(collapse),
     )
     ms = ms._replace(khat=_tails.with_prediction(ms.khat, predicted))
     ds = moments_dataset(ms, x, meta, tuples, max_order)
     return (ds, ms) if return_sums else ds
 
 
-def _sampler(arch, xj, jdtype, engine):
-    """The per-network sampler `keys -> phi (M, P)` of an engine, and its name (for checkpoints)."""
+def _sampler(arch, xj, jdtype, engine, collapse=False):
+    """The per-network sampler `keys -> phi (M, P)` of an engine (with `collapse`, `keys -> phi's
+    conditional covariances (M, P, P)`), and its name (for checkpoints and compiled steps)."""
+    if collapse:
+        if not isinstance(arch, LinearReadout):
+            raise NNFTError(f"collapse: {arch.name} has no Gaussian linear readout (LinearReadout) to integrate out")
+        if engine != "jax":
+            raise NNFTError(f"collapse: needs engine='jax', got engine={engine!r}")
+        return (lambda keys: arch.sample_conditional_covariances(keys, xj, jdtype)), "conditional_covariances"
     if engine == "jax":
         return (lambda keys: arch.sample_fields(keys, xj, jdtype)), "sample_fields"
     if engine == "fused":

@@ -50,6 +50,9 @@ class MomentSums(NamedTuple):
     block_counts: np.ndarray  # (B,)
     tails: np.ndarray | None = None  # (P + 1, M + 1)
     khat: dict[int, float] | None = None
+    #: the sums are of conditional moments given the hidden layer (hafnians of phi's conditional
+    #: covariance, `collapse=True`), not of monomials of sampled phi: cumulants are then plug-in
+    conditional: bool = False
 
     @property
     def n(self) -> int:
@@ -74,11 +77,15 @@ def stream_moment_sums(
     fingerprint: dict | None = None,
     cache_key=None,
     devices=None,
+    conditional: bool = False,
 ) -> MomentSums:
     """Sum every monomial of `sample_fn(keys) -> (M, P)` over n samples in blocks.
 
     `cache_key` (hashable, identifying `sample_fn`) lets repeated runs reuse the compiled step;
     `devices` (None: all; an int: the first k; or a list) the devices the chunks are split over.
+    `conditional`: `sample_fn(keys)` returns covariances (M, P, P) of a zero-mean Gaussian phi given
+    each sample, and the sums are of phi's conditional moments (`MonomialBasis.hafnians`); the tail
+    series are the conditional standard deviations (|y|^r scales as the order-r diagonal summands).
     """
     key = as_key(key)
     mesh = mesh_for(devices)
@@ -105,7 +112,7 @@ def stream_moment_sums(
 
     # a chunk never spans blocks, and every device gets one per step where a block allows
     chunk = max(1, min(chunk, -(-n // (n_blocks * n_dev))))
-    step = _compiled_step(sample_fn, basis, chunk, cache_key, mesh)
+    step = _compiled_step(sample_fn, basis, chunk, cache_key, mesh, conditional)
     impl = str(jax.random.key_impl(key))
     kd = replicated(mesh, np.asarray(jax.random.key_data(key)))
 
@@ -130,7 +137,8 @@ def stream_moment_sums(
             acc, pending = (part if acc is None else jax.tree.map(jnp.add, acc, part)), series
             bar.update(min(span, edges[b + 1] - start))
         kept = _merge_series(kept, pending, keep)  # this block's own largest |y|: blocks merge exactly
-        sums[b] = basis.flatten(jax.tree.map(np.asarray, acc))
+        acc = jax.tree.map(np.asarray, acc)
+        sums[b] = np.concatenate(acc) if conditional else basis.flatten(acc)
         if not np.all(np.isfinite(sums[b])):
             raise NNFTError(f"{desc}: non-finite field values in block {b}; check the parameter scales")
         tails = _tails.merge_top(tails, kept, keep)
@@ -139,7 +147,7 @@ def stream_moment_sums(
             store.save_block(b, sums[b], kept)
     bar.close()
     khat = {r: _tails.max_khat(tails, n, r) for r in range(1, basis.max_order + 1)}
-    return MomentSums(basis, sums, counts, tails, khat)
+    return MomentSums(basis, sums, counts, tails, khat, conditional)
 
 
 def _sampler_identity(desc: str, cache_key) -> str:
@@ -168,11 +176,12 @@ def _merge_series(kept: np.ndarray, series, keep: int) -> np.ndarray:
     return _tails.merge_top(kept, new, keep)
 
 
-def _compiled_step(sample_fn, basis: MonomialBasis, chunk: int, cache_key, mesh):
+def _compiled_step(sample_fn, basis: MonomialBasis, chunk: int, cache_key, mesh, conditional: bool = False):
     """`step(key_data, start, block_end)` draws samples start + d * chunk + i (i < chunk, below
     block_end) on device d and returns their monomial sums reduced over the devices, and every
-    device's |y| per series (the P points, then their sum; padding -1), gathered: (D, P + 1, chunk)."""
-    ck = None if cache_key is None else (cache_key, basis.n_points, tuple(basis.index), chunk, mesh)
+    device's |y| per series (the P points, then their sum; padding -1), gathered: (D, P + 1, chunk).
+    `conditional`: the samples are covariances and the sums their hafnians (see `stream_moment_sums`)."""
+    ck = None if cache_key is None else (cache_key, basis.n_points, tuple(basis.index), chunk, mesh, conditional)
     if ck is not None and ck in _STEPS:
         return _STEPS[ck]
     spec = jax.sharding.PartitionSpec()
@@ -182,11 +191,16 @@ def _compiled_step(sample_fn, basis: MonomialBasis, chunk: int, cache_key, mesh)
         first = start + jax.lax.axis_index(AXIS).astype(jnp.uint32) * jnp.uint32(chunk)
         idx = first + jnp.arange(chunk, dtype=jnp.uint32)
         keys = jax.vmap(lambda i: jax.random.fold_in(key, i))(idx)
-        phi = sample_fn(keys).astype(jnp.float64)
+        y = sample_fn(keys).astype(jnp.float64)
         mask = (idx < end).astype(jnp.float64)
-        series = jnp.abs(jnp.concatenate([phi, jnp.sum(phi, axis=1, keepdims=True)], axis=1))
+        if conditional:  # y: covariances (M, P, P); series: the conditional standard deviations
+            var = jnp.concatenate([jnp.diagonal(y, axis1=1, axis2=2), jnp.sum(y, axis=(1, 2))[:, None]], axis=1)
+            series, sums = jnp.sqrt(jnp.maximum(var, 0.0)), tuple(mask @ lev for lev in basis.hafnians(y))
+        else:
+            series = jnp.abs(jnp.concatenate([y, jnp.sum(y, axis=1, keepdims=True)], axis=1))
+            sums = basis.weighted_sums(y, mask)
         series = jnp.where(mask[:, None] > 0, series, -1.0)  # padding sorts below every |y|
-        sums = jax.lax.psum(basis.weighted_sums(phi, mask), AXIS)
+        sums = jax.lax.psum(sums, AXIS)
         return sums, jax.lax.all_gather(series.T, AXIS, tiled=False)
 
     def step(kd, start, end, impl):
