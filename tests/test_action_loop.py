@@ -32,21 +32,29 @@ def test_effective_g4c_is_the_vertex_integral(loop):
     assert np.all(ex_loop.g4.diff_se == 0)
 
 
-def test_loop_closes_for_g4c_at_close_points(loop):
-    """Monte Carlo: every G4c entry resolved, and the effective theory's G4c (lam jackknifed with it)
-    within 4 SE (Bonferroni over the 5 tuples) of the measured one."""
-    _, _, mc_loop = loop
+def test_monte_carlo_loop_resolves_the_local_couplings_percent_level_miss(loop):
+    """One local coupling describes CosNet's G4c at these points to 1-3% (exact correlators: measured -
+    effective = 0.8%, -2.3%, 2.9% of G4c). Monte Carlo (20k networks, readout integrated: SEs 0.3-0.5% of
+    G4c): every G4c entry resolved, the miss resolved too (the loop does not close within 4 SE), and the
+    Monte Carlo miss (measured - effective, lam jackknifed with it) within 4 SE (Bonferroni over the 5
+    tuples) of the exact one. (The sampled-readout estimator's SEs, 2-6% of G4c, hid it.)"""
+    _, ex_loop, mc_loop = loop
     assert mc_loop.g4.resolved == len(mc_loop.g4.tuples)
-    assert mc_loop.g4.closes, mc_loop.summary()
+    exact_diff = ex_loop.g4.measured - ex_loop.g4.effective
+    assert np.max(np.abs(exact_diff / ex_loop.g4.measured)) < 0.03
+    assert not mc_loop.g4.closes, mc_loop.summary()
+    diff = mc_loop.g4.measured - mc_loop.g4.effective
+    assert np.all(np.abs(diff - exact_diff) < mc_loop.g4.threshold * mc_loop.g4.diff_se), (diff, exact_diff)
 
 
 def test_g6c_of_the_effective_theory_is_not_the_ensembles(loop):
     """The O(lam^2) tree of the inferred coupling (lam ~ -1.2 at N = 4) overshoots CosNet's exact G6c
     by > 50x: one quartic vertex does not describe the six-point function here. The Monte Carlo
     difference (measured - effective, jackknifed jointly) is within 4 SE (Bonferroni) of the exact one.
-    (At 20k networks the gap is ~3 SE, below the threshold: the Monte Carlo comparison alone would not
-    see it; at 40k networks and 3 points max |z| = 5.8 > 5.2.)"""
+    (Readout integrated, the Monte Carlo comparison alone sees the gap at 66 SE; with sampled readouts
+    it was 3.3 SE at these 20k networks, below the threshold.)"""
     _, ex_loop, mc_loop = loop
     assert np.min(np.abs(ex_loop.g6.effective)) > 50 * np.max(np.abs(ex_loop.g6.measured))
     diff, exact_diff = mc_loop.g6.measured - mc_loop.g6.effective, ex_loop.g6.measured - ex_loop.g6.effective
     assert np.all(np.abs(diff - exact_diff) < mc_loop.g6.threshold * mc_loop.g6.diff_se), (diff, exact_diff)
+    assert not mc_loop.g6.closes, mc_loop.summary()

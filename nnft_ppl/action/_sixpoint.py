@@ -6,10 +6,14 @@ attaching the other four to the vertex:
 
     G6 - Wick6(K) = sum_{pairs (e,f)} K(x_e, x_f) G4c_loc(rest) + G6c,   G4c_loc = -lam I_rest(Lambda),
 
-with G6c = O(lam^2) the tree level (two vertices joined by a propagator, `_loop.tree_six`), included
-by default (`tree=False` drops it): the prediction holds where lam I is small and one local coupling
-describes G4c. Measured and predicted values share the ensemble's jackknife
-blocks, so their difference is jackknifed replica by replica.
+with G6c = O(lam^2) = O(1/N^2). `tree=True` (the default) predicts G6c by the quartic coupling's tree
+level (two vertices joined by a propagator, `_loop.tree_six`); `tree=False` drops it: the first-order
+prediction, whose residual is then the ensemble's own G6c. The ensemble's G6c is in general not the
+quartic tree: at O(1/N^2) its action has a sextic vertex too (arXiv:2307.03223; `amputate6`). For
+ReLU at width 20 with no bias (phi = x Z, Z a sum of N neurons u = a relu(w)), G6c = kappa6(u)/N^2 with
+kappa6(u) = 82.5, while the quartic tree gives 10 kappa4(u)^2/kappa2(u)/N^2 = 281/N^2. Measured and
+predicted values share the ensemble's jackknife blocks, so their difference is jackknifed replica by
+replica.
 """
 
 from __future__ import annotations
@@ -38,7 +42,7 @@ class SixPoint(NamedTuple):
 
     `measured`/`measured_se`; `predicted`/`predicted_se` (from the local coupling); `from_g4c`: the
     same 15-term sum with the measured G4c (no locality assumed: it differs from `measured` by G6c
-    only); `z`: (measured - predicted) / SE of the difference (jackknifed jointly); `threshold`: the
+    only); `z`: (measured - predicted) / `diff_se`, the SE of the difference (jackknifed jointly); `threshold`: the
     Bonferroni-corrected 4-SE threshold over the tuples; `khat`: the 6th-order summands' k-hat."""
 
     tuples: np.ndarray
@@ -51,6 +55,7 @@ class SixPoint(NamedTuple):
     z_g4c: np.ndarray
     threshold: float
     khat: float
+    diff_se: np.ndarray
 
     @property
     def max_z(self) -> float:
@@ -138,4 +143,4 @@ def six_point_prediction(
         z_via = np.where(se_via > 0, (meas - via) / se_via, np.where(np.isclose(meas, via), 0.0, np.inf))
     thr = se_threshold(len(t6), 4.0, corr.n_blocks - 1)
     khat = float((corr.khat or {}).get(6, float("nan")))
-    return SixPoint(t6, meas, jackknife_se(meas_r), pred, jackknife_se(pred_r), via, z, z_via, thr, khat)
+    return SixPoint(t6, meas, jackknife_se(meas_r), pred, jackknife_se(pred_r), via, z, z_via, thr, khat, se_diff)
