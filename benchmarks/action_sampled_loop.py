@@ -64,10 +64,13 @@ def one(label, arch, corr, xs, cutoff, chains, draws, *, counterterm=True, order
     print()
 
 
-def calibrate(width: int = 64, groups: int = 24, per: int = 8, draws: int = 500) -> None:
+def calibrate(
+    width: int = 64, groups: int = 24, per: int = 8, draws: int = 500, warmup: int = 400, chain_se: bool = True
+) -> dict:
     """SE calibration: one run of groups x per chains split into independent replicas; z of each replica's
     Schwinger-Dyson G4c against the pooled estimate, with its own SE (the k-hat of the degree-6 terms
-    is ~ 1, so the SEs are checked this way)."""
+    is ~ 1, so the SEs are checked this way). `chain_se`: also the between-chain SE of each replica.
+    The test's own size is `calibrate(groups=64, per=16, draws=1000, warmup=300, chain_se=False)`."""
     from nnft_ppl import deform
     from nnft_ppl.action._sampled import _estimate
 
@@ -84,7 +87,7 @@ def calibrate(width: int = 64, groups: int = 24, per: int = 8, draws: int = 500)
         [model.potential],
         num_chains=groups * per,
         num_samples=draws,
-        num_warmup=400,
+        num_warmup=warmup,
         chain_method="vectorized",
     )
     m2 = model.potential.terms[1].m2
@@ -102,6 +105,8 @@ def calibrate(width: int = 64, groups: int = 24, per: int = 8, draws: int = 500)
         d = th.g4c.value - pooled.g4c.value  # the pooled value contains this replica: (1 - 1/groups)
         zs.append(d / np.sqrt(th.g4c.se**2 * (1 - 1 / groups)))
         khats.append(th.khat[4])
+        if not chain_se:
+            continue
         # the alternative SE: the spread of the replica's single-chain estimates (per - 1 dof)
         one = [
             _estimate(model, chains(slice(c, c + 1)), lc.mean, m2, X2[:, None], (4,), 1e9)
@@ -111,6 +116,20 @@ def calibrate(width: int = 64, groups: int = 24, per: int = 8, draws: int = 500)
         zs_chains.append(d / np.sqrt(se_chains**2 * (1 - 1 / groups)))
     z, zc = np.asarray(zs), np.asarray(zs_chains)
     q = stats.t.ppf(0.975, per - 1)
+    # replicas are independent; a replica's tuples are not: binomial errors over replicas (conservative)
+    cover = np.abs(z) < 1.96
+    out = {
+        "replicas": groups,
+        "chains": per,
+        "draws": draws,
+        "mean_z2": float(np.mean(z**2)),
+        "mean_z2_se": float(np.std(np.mean(z**2, axis=1), ddof=1) / np.sqrt(groups)),
+        "coverage_95": float(np.mean(cover)),
+        "coverage_se": float(np.sqrt(0.95 * 0.05 / groups)),
+        "p_abs_z_gt_3": float(np.mean(np.abs(z) > 3)),
+        "khat_median": float(np.median(khats)),
+    }
+    print(out)
     print(
         f"## SE calibration, CosNet N={width}: {groups} replicas of {per} chains x {draws} draws "
         f"({time.time() - t0:.0f} s)"
@@ -120,6 +139,8 @@ def calibrate(width: int = 64, groups: int = 24, per: int = 8, draws: int = 500)
         f"mean z = {np.mean(z):.2f}; P(|z| > 3) = {np.mean(np.abs(z) > 3):.3f}; "
         f"median k-hat {np.median(khats):.2f}; 95% coverage {np.mean(np.abs(z) < 1.96):.3f}"
     )
+    if not chain_se:
+        return out
     print(
         f"  between-chain SE ({per} chains, t_{per - 1}): mean z^2 = {np.mean(zc**2):.2f} "
         f"± {np.std(zc**2) / np.sqrt(zc.size):.2f} (t_{per - 1} expects {(per - 1) / (per - 3):.2f}); "
@@ -129,6 +150,7 @@ def calibrate(width: int = 64, groups: int = 24, per: int = 8, draws: int = 500)
         f"  pooled: G4c / first order = {np.round(pooled.g4c.value / ex.connected[4].value, 3)} "
         f"± {np.round(pooled.g4c.se / ex.connected[4].value, 3)}\n"
     )
+    return out
 
 
 def main(chains: int = 32, draws: int = 2000) -> None:

@@ -109,7 +109,7 @@ def test_neuron_level_agrees_with_network_level(name):
     assert_within_se(diff, se, 0.0, 64, unique=sorted_unique(diff.shape), what=f"{name} neuron vs network")
     exact, quad_err = exact_connected(arch, x, 4, return_error=True)  # quadrature error beside the MC SE
     # the readout-integrated network-level estimator (`collapse=True`): the same hidden layers as `net`'s
-    col = ensemble_correlators(arch, x, 60_000, key=21, max_order=4, progress=False, collapse=True)
+    col = ensemble_correlators(arch, x, 20_000, key=21, max_order=4, progress=False, collapse=True)
     for what, g4c, se in (
         ("neuron", neu.G4c.sel(width=3).values, neu.G4c_se.sel(width=3).values),
         ("readout-integrated network", col.G4c.values, col.G4c_se.values),

@@ -83,20 +83,17 @@ def stream_moment_sums(
 
     `cache_key` (hashable, identifying `sample_fn`) lets repeated runs reuse the compiled step;
     `devices` (None: all; an int: the first k; or a list) the devices the chunks are split over.
-    `conditional`: `sample_fn(keys)` returns covariances (M, P, P) of a zero-mean Gaussian phi given
-    each sample, and the sums are of phi's conditional moments (`MonomialBasis.hafnians`); the tail
-    series are the conditional standard deviations (|y|^r scales as the order-r diagonal summands).
-    """
+    `conditional`: `sample_fn(keys)` returns each sample's covariance (M, P, P) of a zero-mean Gaussian
+    phi, the sums are of phi's conditional moments (`MonomialBasis.hafnians`), the tail series its
+    conditional standard deviations (|y|^r scales as the order-r diagonal summands)."""
     key = as_key(key)
     mesh = mesh_for(devices)
     n_dev = mesh.devices.size
     n_blocks = min(n_blocks, n)
     edges = [b * n // n_blocks for b in range(n_blocks + 1)]
-    sums = np.zeros((n_blocks, basis.size))
     counts = np.diff(edges).astype(np.int64)
     keep = _tails.keep_size(n)
     n_series = basis.n_points + 1
-    store = None
     if checkpoint is None and (checkpoint := next_auto_checkpoint()) is not None:
         # a recipe stage (`auto_checkpoints`): the sampler is identified by its cache key
         fingerprint = {**(fingerprint or {}), "sampler": _sampler_identity(desc, cache_key)}
@@ -105,11 +102,10 @@ def stream_moment_sums(
         store = CheckpointStore(checkpoint, {**(fingerprint or {}), **_ck_fingerprint(comps)}, write=is_writer())
         sums, done, block_tails = store.load(n_blocks, basis.size, (n_series, keep))  # before any block runs
     else:
-        sums, done, block_tails = np.zeros((n_blocks, basis.size)), np.zeros(n_blocks, bool), {}
+        store, sums, done, block_tails = None, np.zeros((n_blocks, basis.size)), np.zeros(n_blocks, bool), {}
     tails = None
     for t in block_tails.values():
         tails = _tails.merge_top(tails, t, keep)
-
     # a chunk never spans blocks, and every device gets one per step where a block allows
     chunk = max(1, min(chunk, -(-n // (n_blocks * n_dev))))
     step = _compiled_step(sample_fn, basis, chunk, cache_key, mesh, conditional)
@@ -137,8 +133,7 @@ def stream_moment_sums(
             acc, pending = (part if acc is None else jax.tree.map(jnp.add, acc, part)), series
             bar.update(min(span, edges[b + 1] - start))
         kept = _merge_series(kept, pending, keep)  # this block's own largest |y|: blocks merge exactly
-        acc = jax.tree.map(np.asarray, acc)
-        sums[b] = np.concatenate(acc) if conditional else basis.flatten(acc)
+        sums[b] = np.concatenate(acc) if conditional else basis.flatten(jax.tree.map(np.asarray, acc))
         if not np.all(np.isfinite(sums[b])):
             raise NNFTError(f"{desc}: non-finite field values in block {b}; check the parameter scales")
         tails = _tails.merge_top(tails, kept, keep)
