@@ -360,13 +360,18 @@ class LinearReadout(Architecture):
         collapsed `sample_fields` draws from it (the first key of its split)."""
         dtype = default_float(dtype)
         x = jnp.asarray(self.points(x), dtype)
-        s2 = self.readout_std**2 / self.width
 
         def one(k):
             h = self.sample_hidden_features(jax.random.split(k)[0], x, dtype)
-            return s2 * jnp.einsum("np,nq->pq", h, h, precision=jax.lax.Precision.HIGHEST) + self.bias_std**2
+            return self.conditional_kernel(h, h)
 
         return jax.vmap(one)(keys)
+
+    def conditional_kernel(self, h1: Float[Array, "N P1"], h2: Float[Array, "N P2"]) -> Float[Array, "P1 P2"]:
+        """Covariance of phi given the hidden layer, (s^2/N) h1^T h2 + b^2, from the last hidden
+        layer's features at two sets of points."""
+        s2 = self.readout_std**2 / self.width
+        return s2 * jnp.einsum("np,nq->pq", h1, h2, precision=jax.lax.Precision.HIGHEST) + self.bias_std**2
 
 
 class IIDNeuronArchitecture(ExactCumulants, LinearReadout):
@@ -418,12 +423,6 @@ class IIDNeuronArchitecture(ExactCumulants, LinearReadout):
             return None
         phi = self.forward(theta, jnp.asarray(x, dtype))
         return numpyro.deterministic("phi", phi)
-
-    def conditional_kernel(self, h1: Float[Array, "N P1"], h2: Float[Array, "N P2"]) -> Float[Array, "P1 P2"]:
-        """Covariance of phi given the hidden layer, (s^2/N) h1^T h2 + b^2, from the
-        neurons' features `h = features(hidden, x)` at two sets of points."""
-        s2 = self.readout_std**2 / self.width
-        return s2 * jnp.einsum("np,nq->pq", h1, h2, precision=jax.lax.Precision.HIGHEST) + self.bias_std**2
 
     def hidden_model(self, dtype=jnp.float64) -> Theta:
         with numpyro.plate("neurons", self.width):
