@@ -134,6 +134,22 @@ def test_same_key_same_result_and_chunk_independent():
     assert not np.allclose(a.G2.values, d.G2.values)
 
 
+def test_runs_of_nearby_sizes_share_one_compiled_step(monkeypatch):
+    """Chunks are bucketed to powers of two: 3,000 and 3,500 networks in 64 blocks (47 and 55 per block,
+    chunk 64) run one compiled step; 9,000 (141 per block, chunk 256) compiles a second. Same samples
+    as an unbucketed chunk (test above), so only the association of the sums changes."""
+    from nnft_ppl.ensemble import _stream
+
+    monkeypatch.setattr(_stream, "_STEPS", {})
+    arch, kw = make_architecture("ErfNet", width=4), dict(key=9, max_order=2, progress=False)
+    sizes = {}
+    for n in (3000, 3500, 9000):
+        ensemble_correlators(arch, POINTS_1D[:3], n, **kw)
+        sizes[n] = sorted(ck[3] for ck in _stream._STEPS)  # the chunk of each compiled step
+    assert sizes == {3000: [64], 3500: [64], 9000: [64, 256]}, sizes
+    assert _stream.bucket_size(1) == 1 and _stream.bucket_size(64) == 64 and _stream.bucket_size(65) == 128
+
+
 def test_tuples_mode_equals_full_tensors():
     arch = make_architecture("ReLUNet", width=3)
     x = np.linspace(-1, 1, 5)

@@ -5,6 +5,8 @@ on the key, n and the block count alone, never on the chunk size. What is promis
 key, n, blocks and chunk give bitwise identical results; another chunk size draws the very
 same samples into the same blocks and sums them in another association, so results agree to
 float64 rounding (relative ~1e-13); the k-hat tails (a set of largest values) are identical.
+Chunks come in powers of two (the end of a block is masked), so runs whose sizes differ by up to
+a factor of two reuse one compiled step.
 Samples are grouped into `n_blocks` contiguous blocks whose sums are kept separately
 (float64) for jackknife errors; finished blocks can be checkpointed (`_checkpoint`) so an
 interrupted run resumes without losing work.
@@ -106,8 +108,10 @@ def stream_moment_sums(
     tails = None
     for t in block_tails.values():
         tails = _tails.merge_top(tails, t, keep)
-    # a chunk never spans blocks, and every device gets one per step where a block allows
-    chunk = max(1, min(chunk, -(-n // (n_blocks * n_dev))))
+    # a chunk never spans blocks, and every device gets one per step where a block allows; it is rounded
+    # up to a power of two (the rest of the last step is masked) so that runs of other sizes reuse the
+    # compiled step: every n from 2^k * n_blocks * D + 1 to 2^(k+1) * n_blocks * D shares one program
+    chunk = max(1, min(chunk, bucket_size(-(-n // (n_blocks * n_dev)))))
     step = _compiled_step(sample_fn, basis, chunk, cache_key, mesh, conditional)
     impl = str(jax.random.key_impl(key))
     kd = replicated(mesh, np.asarray(jax.random.key_data(key)))
@@ -143,6 +147,11 @@ def stream_moment_sums(
     bar.close()
     khat = {r: _tails.max_khat(tails, n, r) for r in range(1, basis.max_order + 1)}
     return MomentSums(basis, sums, counts, tails, khat, conditional)
+
+
+def bucket_size(m: int) -> int:
+    """The power of two at or above m >= 1: chunk sizes (and with them compiled programs) come in buckets."""
+    return 1 << (int(m) - 1).bit_length()
 
 
 def _sampler_identity(desc: str, cache_key) -> str:
