@@ -135,19 +135,20 @@ def test_same_key_same_result_and_chunk_independent():
 
 
 def test_runs_of_nearby_sizes_share_one_compiled_step(monkeypatch):
-    """Chunks are bucketed to powers of two: 3,000 and 3,500 networks in 64 blocks (47 and 55 per block,
-    chunk 64) run one compiled step; 9,000 (141 per block, chunk 256) compiles a second. Same samples
+    """Chunks come in half-octave buckets: 2,800 and 3,000 networks in 64 blocks (44 and 47 per block,
+    chunk 48) run one compiled step; 9,000 (141 per block, chunk 192) compiles a second. Same samples
     as an unbucketed chunk (test above), so only the association of the sums changes."""
     from nnft_ppl.ensemble import _stream
 
     monkeypatch.setattr(_stream, "_STEPS", {})
     arch, kw = make_architecture("ErfNet", width=4), dict(key=9, max_order=2, progress=False)
     sizes = {}
-    for n in (3000, 3500, 9000):
+    for n in (2800, 3000, 9000):
         ensemble_correlators(arch, POINTS_1D[:3], n, **kw)
         sizes[n] = sorted(ck[3] for ck in _stream._STEPS)  # the chunk of each compiled step
-    assert sizes == {3000: [64], 3500: [64], 9000: [64, 256]}, sizes
-    assert _stream.bucket_size(1) == 1 and _stream.bucket_size(64) == 64 and _stream.bucket_size(65) == 128
+    assert sizes == {2800: [48], 3000: [48], 9000: [48, 192]}, sizes
+    buckets = [_stream.bucket_size(m) for m in (1, 2, 3, 4, 5, 7, 47, 48, 49, 64, 65, 97)]
+    assert buckets == [1, 2, 3, 4, 6, 8, 48, 48, 64, 64, 96, 128], buckets
 
 
 def test_tuples_mode_equals_full_tensors():
