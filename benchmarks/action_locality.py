@@ -11,6 +11,7 @@ profile V(i,i,j,j) / V(i,i,i,i) against separation, exact and Monte Carlo (jackk
 
 from __future__ import annotations
 
+import _clock  # noqa: F401  (prints compile time apart from run time at exit)
 import numpy as np
 
 import nnft_ppl as nn

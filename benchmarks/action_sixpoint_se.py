@@ -24,6 +24,7 @@ import sys
 import time
 from pathlib import Path
 
+import _clock  # noqa: F401  (prints compile time apart from run time at exit)
 import jax
 import numpy as np
 from scipy import stats

@@ -27,6 +27,7 @@ import sys
 import time
 from pathlib import Path
 
+import _clock  # noqa: F401  (prints compile time apart from run time at exit)
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))

@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import time
 
+import _clock  # noqa: F401  (prints compile time apart from run time at exit)
 import numpy as np
 
 import nnft_ppl  # noqa: F401

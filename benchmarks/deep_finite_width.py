@@ -22,6 +22,7 @@ import json
 import time
 from pathlib import Path
 
+import _clock  # noqa: F401  (prints compile time apart from run time at exit)
 import numpy as np
 
 import nnft_ppl as nn

@@ -20,6 +20,8 @@ import tempfile
 import time
 from pathlib import Path
 
+import _clock  # noqa: F401  (prints compile time apart from run time at exit)
+
 ROOT = Path(__file__).resolve().parents[1]
 TESTS = sorted((ROOT / "tests").glob("test_fuzz*.py"))
 

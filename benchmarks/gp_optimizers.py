@@ -11,6 +11,7 @@ import argparse
 import time
 import warnings
 
+import _clock  # noqa: F401  (prints compile time apart from run time at exit)
 import numpy as np
 
 import nnft_ppl  # noqa: F401  (float64)

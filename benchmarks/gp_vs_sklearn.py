@@ -26,6 +26,7 @@ from __future__ import annotations
 import argparse
 import time
 
+import _clock  # noqa: F401  (prints compile time apart from run time at exit)
 import numpy as np
 from sklearn.gaussian_process import GaussianProcessRegressor
 from sklearn.gaussian_process.kernels import Hyperparameter, Kernel, WhiteKernel

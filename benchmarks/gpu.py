@@ -22,6 +22,8 @@ import sys
 import time
 from pathlib import Path
 
+import _clock  # noqa: F401  (prints compile time apart from run time at exit)
+
 # the reference and NUTS run as subprocesses beside this one: no process grabs 75% of the card
 os.environ.setdefault("XLA_PYTHON_CLIENT_PREALLOCATE", "false")
 

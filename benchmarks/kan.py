@@ -21,6 +21,7 @@ import argparse
 import pathlib
 import time
 
+import _clock  # noqa: F401  (prints compile time apart from run time at exit)
 import jax
 import matplotlib
 import numpy as np

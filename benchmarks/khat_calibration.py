@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 
+import _clock  # noqa: F401  (prints compile time apart from run time at exit)
 import numpy as np
 
 from nnft_ppl._tails import keep_size, khat_of_top, lognormal_khat

@@ -17,6 +17,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import _clock  # noqa: F401  (prints compile time apart from run time at exit)
+
 ROOT = Path(__file__).resolve().parent.parent
 CHILD = """
 import resource, sys, time

@@ -17,6 +17,7 @@ import argparse
 import sys
 import time
 
+import _clock  # noqa: F401  (prints compile time apart from run time at exit)
 import jax
 import numpy as np
 from scipy import stats as st

@@ -23,6 +23,7 @@ import tempfile
 import time
 from pathlib import Path
 
+import _clock  # noqa: F401  (prints compile time apart from run time at exit)
 import numpy as np
 
 from nnft_ppl.ensemble import MomentSums, MonomialBasis

@@ -14,6 +14,7 @@ import argparse
 import sys
 from pathlib import Path
 
+import _clock  # noqa: F401  (prints compile time apart from run time at exit)
 import numpy as np
 import xarray as xr
 
