@@ -108,10 +108,7 @@ def stream_moment_sums(
     tails = None
     for t in block_tails.values():
         tails = _tails.merge_top(tails, t, keep)
-    # a chunk never spans blocks, and every device gets one per step where a block allows; it is rounded
-    # up to its half-octave bucket (the rest of the last step is masked) so that runs of nearby sizes reuse
-    # the compiled step, for at most 50% more draws (20% on average) where a block is below the chunk
-    chunk = max(1, min(chunk, bucket_size(-(-n // (n_blocks * n_dev)))))
+    chunk = step_chunk(chunk, n, n_blocks, n_dev)
     step = _compiled_step(sample_fn, basis, chunk, cache_key, mesh, conditional)
     impl = str(jax.random.key_impl(key))
     kd = replicated(mesh, np.asarray(jax.random.key_data(key)))
@@ -147,6 +144,14 @@ def stream_moment_sums(
     bar.close()
     khat = {r: _tails.max_khat(tails, n, r) for r in range(1, basis.max_order + 1)}
     return MomentSums(basis, sums, counts, tails, khat, conditional)
+
+
+def step_chunk(chunk: int, n: int, n_blocks: int, n_dev: int) -> int:
+    """Samples per device and step: at most `chunk`, never spanning blocks, every device one per step where
+    a block allows; rounded up to its half-octave bucket (the rest of the last step is masked) so that runs
+    of nearby sizes reuse the compiled step, for at most 50% more draws (20% on average) where a block is
+    below the chunk."""
+    return max(1, min(chunk, bucket_size(-(-n // (n_blocks * n_dev)))))
 
 
 def bucket_size(m: int) -> int:
