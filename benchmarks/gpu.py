@@ -22,11 +22,10 @@ import sys
 import time
 from pathlib import Path
 
-import _clock  # noqa: F401  (prints compile time apart from run time at exit)
-
 # the reference and NUTS run as subprocesses beside this one: no process grabs 75% of the card
 os.environ.setdefault("XLA_PYTHON_CLIENT_PREALLOCATE", "false")
 
+import _clock  # noqa: E402,F401  (after the env above: it imports jax; prints compile time at exit)
 import jax  # noqa: E402
 import numpy as np  # noqa: E402
 
