@@ -10,7 +10,6 @@ package is not in a checkout. A library import never turns it on: only the progr
 from __future__ import annotations
 
 import os
-import re
 from pathlib import Path
 
 import jax
@@ -53,31 +52,6 @@ LONG_RUN_STEPS = 1000
 #: `jax.jit` compiler options for run-bound programs: XLA's default back-end optimisation (-O2),
 #: whatever XLA_FLAGS set for the process; results agree with an -O0 build to rounding, not bit for bit
 RUN_BOUND = {"xla_backend_optimization_level": 2}
-
-
-#: memory traffic per second of a program compiled below -O2 on one CPU core (measured on ensemble steps
-#: of ErfNet, KAN, DeepMLP and ConvNet: 6-25 GB/s), and the estimated run time (s) from which such a
-#: program is worth XLA's full optimisation (which costs ~0.3-0.5 s more to compile and ran those steps
-#: 2-18x faster)
-LOW_OPT_BYTES_PER_S = 1e10
-RUN_BOUND_S = 1.0
-
-
-def process_opt_level() -> int:
-    """XLA's back-end optimisation level of this process (XLA_FLAGS, else XLA's default 2)."""
-    found = re.findall(r"--xla_backend_optimization_level=(\d+)", os.environ.get("XLA_FLAGS", ""))
-    return int(found[-1]) if found else 2
-
-
-def run_bound_options(lowered, calls: int) -> dict | None:
-    """`RUN_BOUND` where this process compiles below -O2 and `calls` runs of the `lowered` program
-    would take longer than `RUN_BOUND_S` at that level (estimated from XLA's count of the bytes it
-    moves: a property of the program, so the choice, and with it the result, is the same every run);
-    None (the process's setting) otherwise."""
-    if process_opt_level() >= 2:
-        return None
-    moved = float((lowered.cost_analysis() or {}).get("bytes accessed", 0.0))
-    return RUN_BOUND if calls * moved / LOW_OPT_BYTES_PER_S > RUN_BOUND_S else None
 
 
 def long_run_compiler_options(steps: int) -> dict | None:

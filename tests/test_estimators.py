@@ -154,28 +154,6 @@ def test_runs_of_nearby_sizes_share_one_compiled_step(monkeypatch):
     assert buckets == [1, 2, 3, 4, 6, 8, 48, 48, 64, 64, 96, 128], buckets
 
 
-def test_long_runs_compile_their_step_at_full_optimisation(monkeypatch):
-    """Under the suite's -O0 (tests/conftest.py) a run whose steps would take over `RUN_BOUND_S` at that
-    level (XLA's count of the bytes they move) compiles its step at -O2; a short run keeps -O0. The
-    choice is the run's, not its resumption's, and the two builds agree to rounding."""
-    from nnft_ppl import _cache
-    from nnft_ppl.ensemble import _stream
-
-    assert _cache.process_opt_level() == 0
-    monkeypatch.setattr(_stream, "_STEPS", {})
-    arch, kw = make_architecture("KAN", width=3), dict(key=9, max_order=2, progress=False)
-    o2 = tuple(_cache.RUN_BOUND.items())
-    a = ensemble_correlators(arch, POINTS_1D[:4], 2_000, **kw)  # 64 steps of 32 networks: ~0.1 s at -O0
-    ensemble_correlators(arch, POINTS_1D[:4], 60_000, **kw)  # 64 steps of 1024: ~3.5 s at -O0
-    # (chunk, options) of the steps built: the -O0 step of the long run is lowered (for the estimate), not run
-    assert sorted((ck[3], ck[-1]) for ck in _stream._STEPS) == [(32, ()), (1024, ()), (1024, o2)]
-    monkeypatch.setattr(_cache, "RUN_BOUND_S", 0.0)  # every run counts as long: the short one at -O2
-    b = ensemble_correlators(arch, POINTS_1D[:4], 2_000, **kw)
-    assert (32, o2) in [(ck[3], ck[-1]) for ck in _stream._STEPS]
-    for v in a.data_vars:
-        np.testing.assert_allclose(a[v].values, b[v].values, rtol=1e-10, atol=1e-12)
-
-
 def test_tuples_mode_equals_full_tensors():
     arch = make_architecture("ReLUNet", width=3)
     x = np.linspace(-1, 1, 5)

@@ -31,7 +31,6 @@ import numpy as np
 from tqdm import tqdm
 
 from .. import _tails
-from .._cache import process_opt_level, run_bound_options
 from .._errors import NNFTError
 from .._keys import as_key  # noqa: F401  (re-exported: the one key normaliser)
 from ._basis import MonomialBasis
@@ -110,10 +109,9 @@ def stream_moment_sums(
     for t in block_tails.values():
         tails = _tails.merge_top(tails, t, keep)
     chunk = step_chunk(chunk, n, n_blocks, n_dev)
+    step = _compiled_step(sample_fn, basis, chunk, cache_key, mesh, conditional)
     impl = str(jax.random.key_impl(key))
     kd = replicated(mesh, np.asarray(jax.random.key_data(key)))
-    calls = int(np.sum(-(-counts // (chunk * n_dev))))  # the whole run: a resumed one builds the same step
-    step = _step_for_run(sample_fn, basis, chunk, cache_key, mesh, conditional, (kd, impl, calls))
 
     bar = tqdm(
         total=n,
@@ -189,27 +187,12 @@ def _merge_series(kept: np.ndarray, series, keep: int) -> np.ndarray:
     return _tails.merge_top(kept, new, keep)
 
 
-def _step_for_run(sample_fn, basis, chunk, cache_key, mesh, conditional, run):
-    """The compiled step for a run of `calls` steps (`run = (key_data, impl, calls)`), at XLA's full
-    back-end optimisation where the process compiles below it and the run is long enough to repay it
-    (`nnft_ppl._cache.run_bound_options`; results agree with the other build to rounding)."""
-    kd, impl, calls = run
-    step = _compiled_step(sample_fn, basis, chunk, cache_key, mesh, conditional)
-    if process_opt_level() >= 2:
-        return step
-    opts = run_bound_options(step.lower(kd, np.uint32(0), np.uint32(0), impl=impl), calls)
-    return step if opts is None else _compiled_step(sample_fn, basis, chunk, cache_key, mesh, conditional, opts)
-
-
-def _compiled_step(
-    sample_fn, basis: MonomialBasis, chunk: int, cache_key, mesh, conditional: bool = False, options: dict | None = None
-):
+def _compiled_step(sample_fn, basis: MonomialBasis, chunk: int, cache_key, mesh, conditional: bool = False):
     """`step(key_data, start, block_end)` draws samples start + d * chunk + i (i < chunk, below
     block_end) on device d and returns their monomial sums reduced over the devices, and every
     device's |y| per series (the P points, then their sum; padding -1), gathered: (D, P + 1, chunk).
     `conditional`: the samples are covariances and the sums their hafnians (see `stream_moment_sums`)."""
-    opts = tuple(sorted((options or {}).items()))
-    ck = None if cache_key is None else (cache_key, basis.n_points, tuple(basis.index), chunk, mesh, conditional, opts)
+    ck = None if cache_key is None else (cache_key, basis.n_points, tuple(basis.index), chunk, mesh, conditional)
     if ck is not None and ck in _STEPS:
         return _STEPS[ck]
     spec = jax.sharding.PartitionSpec()
@@ -241,7 +224,7 @@ def _compiled_step(
         )
         return f(kd, start, end)
 
-    out = jax.jit(step, static_argnames="impl", compiler_options=options)
+    out = jax.jit(step, static_argnames="impl")
     if ck is not None:
         if len(_STEPS) > 64:
             _STEPS.clear()
