@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 
 from nnft_ppl._tails import max_khat
-from nnft_ppl.ensemble import ensemble_correlators
-from nnft_ppl.width_scaling._calibration import block_moment_sums, calibrate_ensemble, zoo_entries
+from nnft_ppl.ensemble import cumulants, ensemble_correlators, moments, sorted_tuples, tensor_sum
+from nnft_ppl.width_scaling._calibration import _per_seed, block_moment_sums, calibrate_ensemble, zoo_entries
 
 X = np.array([-0.5, 0.5])
 N_SEEDS, N_PER_SEED, N_BLOCKS, WIDTH = 200, 4096, 32, 3
@@ -57,7 +57,8 @@ def test_heavy_tails_are_flagged_where_the_intervals_fail(calib):
 
 
 def test_vectorised_block_sums_are_the_ensemble_estimator():
-    """The calibration's block sums and k-hat are those of `ensemble_correlators` on the same key."""
+    """The calibration's block sums, k-hat and per-seed estimates are those of `ensemble_correlators`
+    on the same key."""
     arch = zoo_entries(WIDTH)["ReLUNet"]
     ms, tops = block_moment_sums(arch, X[:, None], 3 * 2048, 7, 96, 6, group=2048)
     _, ref = ensemble_correlators(arch, X, 3 * 2048, 7, n_blocks=96, progress=False, return_sums=True)
@@ -66,3 +67,11 @@ def test_vectorised_block_sums_are_the_ensemble_estimator():
     # per-group tails: each group's k-hat is that of a run of the group's networks alone
     _, first = ensemble_correlators(arch, X, 2048, 7, n_blocks=32, progress=False, return_sums=True)
     assert tops.shape[0] == 3 and max_khat(tops[0], 2048, 6) == pytest.approx(first.khat[6], abs=1e-12)
+    # per seed (3 seeds of 32 blocks), all seeds in one pass: each seed's own estimator
+    for r in (2, 4, 6):
+        tl = sorted_tuples(2, r)
+        est, se = _per_seed(ms, 3, r)
+        for s in range(3):
+            part = ms._replace(block_sums=ms.block_sums[32 * s : 32 * (s + 1)], block_counts=ms.block_counts[:32])
+            e = tensor_sum(moments(part, tl) if r == 2 else cumulants(part, tl), tl)
+            np.testing.assert_allclose([est[s], se[s]], [float(e.value), float(e.se)], rtol=1e-12, atol=0)

@@ -37,10 +37,16 @@ class Estimate(NamedTuple):
 
 def _means(ms: MomentSums) -> tuple[np.ndarray, np.ndarray]:
     """Full-sample means (first row) then the B leave-one-block-out means; and the counts."""
-    tot = ms.block_sums.sum(0)
-    n = ms.block_counts.sum()
-    loo = (tot[None, :] - ms.block_sums) / (n - ms.block_counts)[:, None]
-    return np.vstack([tot / n, loo]), np.concatenate([[n], n - ms.block_counts]).astype(np.float64)
+    return block_means(ms.block_sums, ms.block_counts)
+
+
+def block_means(sums: np.ndarray, counts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """From block sums (..., B, K) and counts (..., B): the full-sample means then the B
+    leave-one-block-out means (..., B + 1, K), and their sample counts (..., B + 1)."""
+    tot, n = sums.sum(-2), counts.sum(-1)
+    loo = (tot[..., None, :] - sums) / (n[..., None] - counts)[..., None]
+    m = np.concatenate([(tot / n[..., None])[..., None, :], loo], axis=-2)
+    return m, np.concatenate([n[..., None], n[..., None] - counts], axis=-1).astype(np.float64)
 
 
 def tensor_sum(est: Estimate, tuples) -> Estimate:
@@ -84,15 +90,21 @@ def cumulants(ms: MomentSums, tuples, xi: dict[int, float] | None = None) -> Est
     """
     if isinstance(ms, TiltedSums):
         return Estimate(*tilted_cumulants(ms, tuples, xi))
+    m, ns = _means(ms)
+    out = cumulant_rows(ms.basis, m, ns, tuples, xi, getattr(ms, "conditional", False))
+    return Estimate(out[:, 0].copy(), np.ascontiguousarray(out[:, 1:].T))
+
+
+def cumulant_rows(basis: MonomialBasis, m, ns, tuples, xi=None, conditional: bool = False) -> np.ndarray:
+    """`cumulants` of every row of moment means m (J, K) over `basis`, each of ns[j] samples: (T, J)."""
     tuples = [tuple(t) for t in tuples]
     r = len(tuples[0])
-    m, ns = _means(ms)
     xi_items = None if xi is None else tuple(sorted(xi.items()))
-    if getattr(ms, "conditional", False):
+    if conditional:
         coef = np.broadcast_to(_plugin_coeffs(r), (len(ns), len(set_partitions(r))))
     else:
         coef = np.stack([_coeffs(r, float(n), xi_items) for n in ns])  # (J, R)
-    idx = _block_columns(ms.basis, tuple(tuples))
+    idx = _block_columns(basis, tuple(tuples))
     mt = np.ascontiguousarray(m.T)  # (K, J): a gathered column is one contiguous row
     out = np.zeros((len(tuples), m.shape[0]))
     for lo in range(0, len(tuples), _SLICE):  # tuple slices bound the memory of the gathered blocks
@@ -106,7 +118,7 @@ def cumulants(ms: MomentSums, tuples, xi: dict[int, float] | None = None) -> Est
                     g = gathered[id(cols)] = mt[cols[sl]]
                 prod = g * coef[None, :, j] if prod is None else np.multiply(prod, g, out=prod)
             out[sl] += prod
-    return Estimate(out[:, 0].copy(), np.ascontiguousarray(out[:, 1:].T))
+    return out
 
 
 @lru_cache(maxsize=32)

@@ -26,9 +26,12 @@ from .. import _validate as V
 from .._cache import RUN_BOUND
 from .._errors import NNFTError
 from .._tails import khat_flag
+from .._tensors import multiplicity
 from ..architectures import Architecture
-from ..ensemble import MomentSums, MonomialBasis, cumulants, moments, sorted_tuples, tensor_sum
+from ..ensemble import MomentSums, MonomialBasis, sorted_tuples
+from ..ensemble._estimate import block_means, cumulant_rows
 from ..ensemble._stream import as_key
+from ..stats import jackknife_se
 from ..theory import exact_connected
 
 #: `calibrate_ensemble`'s draw (millions of networks through one compiled program) is run-bound, so it
@@ -111,16 +114,23 @@ def calibrate_ensemble(
     k_seed = {r: np.maximum(k, float(np.max(floor[r]))) if r in floor else k for r, k in k_seed.items()}
     out = {}
     for r in orders:
-        tl = sorted_tuples(x.shape[0], r)
         exact = float(np.sum(exact_connected(arch, x, r)))
-        est, se = np.empty(n_seeds), np.empty(n_seeds)
-        for s in range(n_seeds):
-            sl = slice(s * n_blocks, (s + 1) * n_blocks)
-            part = ms._replace(block_sums=ms.block_sums[sl], block_counts=ms.block_counts[sl])
-            e = tensor_sum(moments(part, tl) if r == 2 else cumulants(part, tl), tl)
-            est[s], se[s] = float(e.value), float(e.se)
+        est, se = _per_seed(ms, n_seeds, r)
         out[r] = Calibration(r, est, se, exact, float(np.median(k_seed[r])), float(ms.khat[r]), n_blocks - 1)
     return out
+
+
+def _per_seed(ms: MomentSums, n_seeds: int, r: int) -> tuple[np.ndarray, np.ndarray]:
+    """Each seed's smeared order-r estimate (G2 a moment, else a k-statistic) and its jackknife SE over
+    the seed's own blocks: `tensor_sum(moments | cumulants)` of each seed's part, all seeds in one pass."""
+    tl = sorted_tuples(ms.basis.n_points, r)
+    k = ms.block_sums.shape[1]
+    m, ns = block_means(ms.block_sums.reshape(n_seeds, -1, k), ms.block_counts.reshape(n_seeds, -1))
+    rows = m.reshape(-1, k)  # seed s's full-sample mean, then its leave-one-block-out means
+    cols = ms.basis.columns(np.asarray(tl, np.int64))
+    vals = rows[:, cols].T if r == 2 else cumulant_rows(ms.basis, rows, ns.ravel(), tl)
+    smeared = (np.asarray([multiplicity(t) for t in tl], np.float64) @ vals).reshape(n_seeds, -1)
+    return smeared[:, 0], jackknife_se(smeared[:, 1:], axis=1)
 
 
 def _max_over_series(k: np.ndarray) -> np.ndarray:
