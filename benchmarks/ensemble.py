@@ -6,12 +6,14 @@ Both run in this one process run (the reference as a subprocess, same interprete
 compilation excluded from both, `--repeats` times; medians and the ratio are printed.
 Then: time for the neuron-level estimator to reach the network-level G4c standard error.
 
-Usage: python benchmarks/ensemble.py [--nets 200000] [--width 1000] [--repeats 3] [--cached-reference]
+Usage: python benchmarks/ensemble.py [--nets 200000] [--width 1000] [--repeats 3] [--cached-reference] [--out DIR]
+(writes DIR/ensemble.json, default benchmarks/results)
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import re
 import statistics
@@ -20,7 +22,7 @@ import sys
 import time
 from pathlib import Path
 
-import _clock  # noqa: F401  (prints compile time apart from run time at exit)
+import _clock  # prints compile time apart from run time at exit; `split()` for the JSON
 import numpy as np
 
 import nnft_ppl as nn
@@ -55,6 +57,7 @@ def main():
     ap.add_argument("--width", type=int, default=1000)
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--skip-neuron", action="store_true")
+    ap.add_argument("--out", default=str(ROOT / "benchmarks" / "results"))
     ap.add_argument(
         "--cached-reference",
         action="store_true",
@@ -86,11 +89,19 @@ def main():
     if cached:
         mc = statistics.median(cached)
         print(f"reference with cache-sized chunks: median {mc:,.0f} nets/s, ratio {mo / mc:.2f}x")
-    if a.skip_neuron:
-        return
-    # neuron-level: time to reach the network-level G4c standard error at this width
+    doc = {"width": a.width, "points": 6, "nets": a.nets, "repeats": a.repeats, "nnft_ppl_nets_per_s": ours}
+    doc |= {"reference_nets_per_s": ref, "ratio": mo / mr, "target_ratio": 3.0}
+    if cached:
+        doc |= {"reference_cache_sized_nets_per_s": cached, "ratio_cache_sized": mo / statistics.median(cached)}
+    if not a.skip_neuron:
+        doc["neuron_level"] = neuron_speedup(arch, x, ds, a.nets / mo, a.nets)
+    Path(a.out).mkdir(parents=True, exist_ok=True)
+    (Path(a.out) / "ensemble.json").write_text(json.dumps(doc | _clock.split(), indent=1))
+
+
+def neuron_speedup(arch, x, ds, t_net: float, nets: int) -> dict:
+    """Time for the neuron-level estimator to reach the network-level G4c standard error at this width."""
     net_se = float(np.median(ds.G4c_se.values))
-    t_net = a.nets / mo
     n_neur = 2048  # about the smallest run that still has a jackknife error bar
     neuron_correlators(arch, x, n_neur, key=1, max_order=4, progress=False)  # compile
     t = time.perf_counter()
@@ -98,20 +109,22 @@ def main():
     t_neu = time.perf_counter() - t
     neu_se = float(np.median(dn.G4c_se.values[0]))
     print(
-        f"G4c SE (median entry): network level {net_se:.3e} from {a.nets} nets in {t_net:.2f} s; "
+        f"G4c SE (median entry): network level {net_se:.3e} from {nets} nets in {t_net:.2f} s; "
         f"neuron level {neu_se:.3e} from {n_neur} neurons in {t_neu:.3f} s"
     )
+    need = n_neur * max(1.0, (neu_se / net_se) ** 2)
+    speedup = t_net / (t_neu * need / n_neur)
     if neu_se <= net_se:
         print(
             f"the neuron level's smallest run already beats the network-level SE ({net_se / neu_se:.3g}x smaller): "
-            f"at least {t_net / t_neu:.3g}x less time (target >= 100x)"
+            f"at least {speedup:.3g}x less time (target >= 100x)"
         )
     else:
-        need = n_neur * (neu_se / net_se) ** 2
         print(
             f"neuron level needs ~{need:,.0f} neurons, {t_neu * need / n_neur:.3g} s: "
-            f"{t_net / (t_neu * need / n_neur):.3g}x less time (target >= 100x)"
+            f"{speedup:.3g}x less time (target >= 100x)"
         )
+    return {"network_se": net_se, "neuron_se": neu_se, "neurons": n_neur, "neuron_s": t_neu, "time_ratio": speedup}
 
 
 if __name__ == "__main__":
