@@ -111,9 +111,12 @@ def neuron_speedup(arch, x, ds, t_net: float, nets: int) -> dict:
         times.append(time.perf_counter() - t)
     t_neu = statistics.median(times)
     neu_se = float(np.median(dn.G4c_se.values[0]))
+    # the SEs are honest only where the summands' tails are light (k-hat <= 0.5, `nn.khat_flag`)
+    khat = {"network": float(ds.G4c_khat), "neuron": float(dn.G4c_khat)}
     print(
-        f"G4c SE (median entry): network level {net_se:.3e} from {nets} nets in {t_net:.2f} s; "
-        f"neuron level {neu_se:.3e} from {n_neur} neurons in {t_neu:.3f} s"
+        f"G4c SE (median entry): network level {net_se:.3e} from {nets} nets in {t_net:.2f} s "
+        f"(k-hat {khat['network']:.2f}, {nn.khat_flag(khat['network'])}); neuron level {neu_se:.3e} from "
+        f"{n_neur} neurons in {t_neu:.3f} s (k-hat {khat['neuron']:.2f}, {nn.khat_flag(khat['neuron'])})"
     )
     need = n_neur * max(1.0, (neu_se / net_se) ** 2)
     speedup = t_net / (t_neu * need / n_neur)
@@ -127,7 +130,8 @@ def neuron_speedup(arch, x, ds, t_net: float, nets: int) -> dict:
             f"neuron level needs ~{need:,.0f} neurons, {t_neu * need / n_neur:.3g} s: "
             f"{speedup:.3g}x less time (target >= 100x)"
         )
-    return {"network_se": net_se, "neuron_se": neu_se, "neurons": n_neur, "neuron_s": t_neu, "time_ratio": speedup}
+    out = {"network_se": net_se, "neuron_se": neu_se, "neurons": n_neur, "neuron_s": t_neu, "time_ratio": speedup}
+    return out | {"network_G4c_khat": khat["network"], "neuron_G4c_khat": khat["neuron"]}
 
 
 if __name__ == "__main__":
