@@ -11,7 +11,7 @@ unexport PYTHONDONTWRITEBYTECODE
 # Python 3.12: on PATH, else the pyenv build this machine kind ships.
 PYTHON312 ?= $(shell command -v python3.12 >/dev/null 2>&1 && python3.12 -c 'import sys' 2>/dev/null && echo python3.12 || ls -d $${PYENV_ROOT:-$$HOME/.pyenv}/versions/3.12*/bin/python3.12 2>/dev/null | tail -n 1)
 
-.PHONY: run test studies lint bench notebooks clean
+.PHONY: run test studies lint bench notebooks gpu-prep clean
 
 $(VENV)/.installed: pyproject.toml
 	@if [ ! -x $(PY) ]; then \
@@ -36,6 +36,14 @@ studies: $(VENV)/.installed
 
 bench: $(VENV)/.installed
 	$(PY) benchmarks/ensemble.py
+
+# what benchmarks/gpu.py needs on the device machine and its image lacks (its docstring has the command):
+# arviz-stats' wheel (pure Python, the version installed here) in .whl/, the reference script in .bench/
+gpu-prep: $(VENV)/.installed
+	mkdir -p .whl .bench
+	cp ../shared/bench/reference_vmap.py .bench/
+	$(PY) -m pip download -q --no-deps --only-binary=:all: -d .whl \
+	  "arviz-stats==$$($(PY) -c 'import importlib.metadata as m; print(m.version("arviz-stats"))')"
 
 notebooks: $(VENV)/.installed
 	PATH=$(CURDIR)/$(VENV)/bin:$$PATH $(PY) notebooks/execute.py

@@ -4,10 +4,17 @@
 activations/s and fractions of the H200 ceilings (issue 16), compile time apart; the neuron-level
 estimator; NUTS ESS/s for 1 and 512 vectorized chains. About 4 minutes on one H200.
 
-Needs only jax, numpyro, equinox, xarray, scipy, tqdm (no arviz, no gpjax). Run from the
-checkout:  PYTHONPATH=. python benchmarks/gpu.py [--quick] [--out DIR]
+Needs jax, numpyro, equinox, xarray, scipy, tqdm and arviz-stats (every estimate carries its
+Pareto k-hat, `nnft_ppl._tails`); no gpjax, no arviz-base. The device image lacks arviz-stats and
+the reference script: `make gpu-prep` puts its wheel in .whl/ and the reference in .bench/ (both
+git-ignored), to carry. On the device, from the checkout (carry .whl and .bench):
+
+    python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade \
+        --target /tmp/site .whl/*.whl && export PYTHONPATH=/tmp/site:. && python3 benchmarks/gpu.py --out $OUT
+
 The reference script is looked up at $NNFT_REFERENCE, .bench/reference_vmap.py, then
-../shared/bench/reference_vmap.py. Results also go to DIR/gpu_results.json.
+../shared/bench/reference_vmap.py. Results also go to DIR/gpu_results.json. A CPU smoke run in an
+environment like the device's: `PYTHONPATH=. python benchmarks/gpu.py --quick`.
 """
 
 from __future__ import annotations
@@ -123,12 +130,26 @@ def fused_rows(res: dict, quick: bool) -> None:
         )
 
 
+def missing_needs() -> list[str]:
+    """What this run would fail on, found before any device time is spent: a missing package (named
+    with its remedy) or the reference script (the side-by-side ratio needs it)."""
+    import importlib.util
+
+    out = [f"package {m} (make gpu-prep; carry .whl)" for m in ("arviz_stats",) if importlib.util.find_spec(m) is None]
+    if reference_path() is None:
+        out.append("the reference script (make gpu-prep; carry .bench, or set NNFT_REFERENCE)")
+    return out
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="tiny sizes (CPU smoke run)")
     ap.add_argument("--out", default=os.environ.get("OUT", "."))
     ap.add_argument("--skip-nuts", action="store_true")
     a = ap.parse_args()
+    if missing := missing_needs():
+        print("gpu.py: missing " + "; ".join(missing), file=sys.stderr, flush=True)
+        return 2
     res: dict = {"backend": jax.default_backend(), "devices": [str(d) for d in jax.devices()], "jax": jax.__version__}
     print(res, flush=True)
     fused_rows(res, a.quick)
@@ -189,9 +210,8 @@ def main() -> int:
         cmd = [sys.executable, str(ROOT / "benchmarks" / "nuts_chains.py")] + (
             ["--chains", "16", "--quick"] if a.quick else []
         )
-        out = subprocess.run(
-            cmd, capture_output=True, text=True, timeout=400, env={**os.environ, "PYTHONPATH": str(ROOT)}
-        )
+        path = os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))  # keeps carried wheels
+        out = subprocess.run(cmd, capture_output=True, text=True, timeout=400, env={**os.environ, "PYTHONPATH": path})
         print(out.stdout[-4000:], out.stderr[-2000:], flush=True)
         res["nuts_stdout"] = out.stdout
     (Path(a.out) / "gpu_results.json").write_text(json.dumps(res, indent=1))
