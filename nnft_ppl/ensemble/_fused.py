@@ -12,7 +12,9 @@ The distribution is the architecture's own (W0 ~ N(0, sw^2/d), b0 ~ N(0, sb^2), 
 b1 ~ N(0, sb^2)); the draws differ from `sample_fields`' (deterministic for a key, independent of
 the chunk and device count). Box-Muller's uniform has 32-bit resolution, so a normal never exceeds
 6.7 in size (a tail of probability 2e-11). On a GPU the kernel is compiled (Triton); elsewhere it
-runs in Pallas' interpret mode (slow: for tests).
+runs in Pallas' interpret mode (slow: for tests). The backend is Triton whatever the jax version
+(`tests/test_fused.py` lowers the kernel for an H200 on a CPU machine, so a primitive Triton
+lacks is found here, not on the device).
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 from jax.experimental import pallas as pl
+from jax.experimental.pallas import triton as pltriton
 
 from .._errors import NNFTError
 from ..architectures._single_layer_base import AbstractSingleLayer
@@ -59,6 +62,44 @@ def _normals(k0, k1, c0, slot: int, dtype):
     r = jnp.sqrt(-2.0 * jnp.log(jnp.minimum(u1, 1.0))).astype(dtype)
     t = (2.0 * math.pi * u2).astype(dtype)
     return r * jnp.cos(t), r * jnp.sin(t)
+
+
+#: erf(v) = v P(v^2) / Q(v^2) on [-4, 4], +-1 beyond (|erf(4) - 1| = 1.5e-8): the rational form of
+#: Eigen's and XLA's float32 erf, highest power first; error 6.5e-8 in exact arithmetic, 4.4e-7 in
+#: float32 (tests/test_fused.py). In the kernel because Pallas' Triton lowering has no erf primitive
+_ERF_P = (
+    -2.72614225801306e-10,
+    2.77068142495902e-08,
+    -2.10102402082508e-06,
+    -5.69250639462346e-05,
+    -7.34990630326855e-04,
+    -2.95459980854025e-03,
+    -1.60960333262415e-02,
+)
+_ERF_Q = (
+    -1.45660718464996e-05,
+    -2.13374055278905e-04,
+    -1.68282697438203e-03,
+    -7.37332916720468e-03,
+    -1.42647390514189e-02,
+)
+
+
+def kernel_erf(v):
+    """erf from multiplications and one division (Horner), for kernels without an erf primitive."""
+    v = jnp.clip(v, -4.0, 4.0)
+    v2 = v * v
+    p, q = jnp.zeros_like(v), jnp.zeros_like(v)
+    for c in _ERF_P:
+        p = p * v2 + c
+    for c in _ERF_Q:
+        q = q * v2 + c
+    return v * p / q
+
+
+def _kernel_act(act):
+    """The activation as the kernel computes it: erf by `kernel_erf`, every other as the architecture's."""
+    return kernel_erf if act.name == "erf" else act.fn
 
 
 def _kernel(k0_ref, k1_ref, out_ref, *, x, width, sw, sb, act, tile_neurons, dtype):
@@ -119,7 +160,7 @@ def fused_sampler(arch, x, dtype, *, interpret: bool | None = None, tiles=None):
     tn = min(tn, 1 << max(0, (arch.width - 1).bit_length()))
     dtype = jnp.dtype(dtype)
     interpret = jax.default_backend() != "gpu" if interpret is None else interpret
-    kern = _partial_kernel(xs, arch.width, float(arch.sw), float(arch.sb), arch.act.fn, tn, dtype)
+    kern = _partial_kernel(xs, arch.width, float(arch.sw), float(arch.sb), _kernel_act(arch.act), tn, dtype)
 
     def sample(keys):
         kd = jax.random.key_data(keys).reshape(keys.shape[0], -1)
@@ -136,6 +177,7 @@ def fused_sampler(arch, x, dtype, *, interpret: bool | None = None, tiles=None):
             in_specs=[pl.BlockSpec((t,), lambda i: (i,)), pl.BlockSpec((t,), lambda i: (i,))],
             out_specs=pl.BlockSpec((p_pad, t), lambda i: (0, i)),
             interpret=interpret,
+            compiler_params=pltriton.CompilerParams(),  # Triton on every jax (0.10 defaults to Mosaic GPU)
         )(kd[:, 0], kd[:, 1])
         return out[: len(xs), :m].T
 
