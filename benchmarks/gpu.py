@@ -77,8 +77,14 @@ CEILING_ACT = 1.5e12
 CEILING_NORMALS = 1.56e11
 
 
-def run_ours(width, points, nets, chunk, key, engine="jax", tiles=None) -> tuple[float, float]:
-    """(networks/s, compile + first-call seconds) of `ensemble_correlators` on the anchor work."""
+#: seconds one timed run may take: a sampler far below its expected speed is timed on fewer networks
+#: (from a probe run) instead of running the device's time out
+RUN_BUDGET_S = 25.0
+
+
+def run_ours(width, points, nets, chunk, key, engine="jax", tiles=None) -> tuple[float, float, int]:
+    """(networks/s, compile + first-call seconds, networks timed) of `ensemble_correlators` on the
+    anchor work; the timed run is cut to what `RUN_BUDGET_S` allows at the probe's speed."""
     arch = nn.ErfNet(width=width)
     x = np.linspace(-1.0, 1.0, points)[:, None]
     kw = dict(max_order=4, dtype="float32", progress=False, chunk=chunk, engine=engine)
@@ -89,12 +95,17 @@ def run_ours(width, points, nets, chunk, key, engine="jax", tiles=None) -> tuple
         from nnft_ppl.ensemble import _stream
 
         _stream._STEPS.clear()
+    probe = dict(kw, n_blocks=8)  # 8 blocks of one chunk each: the timed run's compiled step, 8 steps
     t = time.perf_counter()
-    ensemble_correlators(arch, x, 64 * chunk, key=key + 100, **kw)  # compile (same chunk shape)
+    ensemble_correlators(arch, x, 8 * chunk, key=key + 100, **probe)  # compile
     compile_s = time.perf_counter() - t
     t = time.perf_counter()
+    ensemble_correlators(arch, x, 8 * chunk, key=key + 200, **probe)
+    probe_rate = 8 * chunk / (time.perf_counter() - t)
+    nets = int(min(nets, max(64 * chunk, probe_rate * RUN_BUDGET_S)))
+    t = time.perf_counter()
     ensemble_correlators(arch, x, nets, key=key, **kw)
-    return nets / (time.perf_counter() - t), compile_s
+    return nets / (time.perf_counter() - t), compile_s, nets
 
 
 def describe(rate: float, width: int, points: int) -> dict:
@@ -115,15 +126,15 @@ def fused_rows(res: dict, quick: bool) -> None:
     res["fused"] = []
     for tm, tn in tiles:
         try:
-            rate, comp = run_ours(width, points, nets, chunk, key=0, engine="fused", tiles=(tm, tn))
+            rate, comp, timed = run_ours(width, points, nets, chunk, key=0, engine="fused", tiles=(tm, tn))
         except Exception as e:  # noqa: BLE001  (a tile shape the compiler refuses: report it and go on)
             print(f"fused tiles={tm}x{tn}: failed: {type(e).__name__}: {str(e)[:300]}", flush=True)
             res["fused"].append({"tiles": [tm, tn], "error": f"{type(e).__name__}: {str(e)[:300]}"})
             continue
-        row = {"tiles": [tm, tn], "nets": nets, "compile_s": comp, **describe(rate, width, points)}
+        row = {"tiles": [tm, tn], "nets": timed, "compile_s": comp, **describe(rate, width, points)}
         res["fused"].append(row)
         print(
-            f"fused ErfNet width={width} points={points} tiles={tm}x{tn}: {rate:.4g} nets/s, "
+            f"fused ErfNet width={width} points={points} tiles={tm}x{tn} nets={timed}: {rate:.4g} nets/s, "
             f"{row['G_activations_per_s']:.1f} G act/s = {row['fraction_of_arithmetic_ceiling']:.1%} of the "
             f"1,500 G arithmetic ceiling (target 200 G, stretch 500 G); compile {comp:.1f} s",
             flush=True,
@@ -158,14 +169,16 @@ def main() -> int:
         configs = [(1000, 6, 40_000, 256)]
     res["ensemble"] = []
     for width, points, nets, chunk in configs:
-        ours, ref, comp = [], [], []
+        ours, ref, comp, timed = [], [], [], []
         for r in range(1 if a.quick else 2):
-            rate, c = run_ours(width, points, nets, chunk, key=r)
+            rate, c, n_timed = run_ours(width, points, nets, chunk, key=r)
             ours.append(rate)
             comp.append(c)
-            rr = run_reference(width, points, nets)
+            timed.append(n_timed)
+            rr = run_reference(width, points, n_timed)  # the same work as ours
             if rr:
                 ref.append(rr)
+        nets = min(timed)
         row = {
             "width": width,
             "points": points,
