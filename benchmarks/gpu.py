@@ -41,6 +41,7 @@ sys.path.insert(0, str(ROOT))
 
 import nnft_ppl as nn  # noqa: E402
 from nnft_ppl.ensemble import ensemble_correlators, neuron_correlators  # noqa: E402
+from nnft_ppl.ensemble._fused import GPU_TILES  # noqa: E402
 
 
 def reference_path() -> Path | None:
@@ -122,7 +123,7 @@ def fused_rows(res: dict, quick: bool) -> None:
     """The fused sampler on the anchor work (width 1000, 6 points), over a few tile shapes."""
     width, points = 1000, 6
     nets, chunk = (4096, 256) if quick else (20_000_000, 65_536)
-    tiles = [(64, 64)] if quick else [(64, 64), (128, 32), (32, 128), (128, 64)]
+    tiles = GPU_TILES[:1] if quick else GPU_TILES
     res["fused"] = []
     for tm, tn in tiles:
         try:

@@ -18,7 +18,7 @@ import nnft_ppl as nn
 from nnft_ppl import NNFTError
 from nnft_ppl.architectures._activations import ACTIVATIONS
 from nnft_ppl.ensemble import ensemble_correlators
-from nnft_ppl.ensemble._fused import fused_sampler, kernel_erf, threefry2x32
+from nnft_ppl.ensemble._fused import GPU_TILES, fused_sampler, kernel_erf, threefry2x32
 from nnft_ppl.stats import se_threshold
 
 X = np.array([[-1.0], [0.2], [1.0]])
@@ -107,5 +107,5 @@ def test_kernel_lowers_to_triton_for_an_h200(activation):
 
 
 def test_kernel_lowers_at_every_tile_shape_the_gpu_benchmark_runs():
-    for tiles in ((64, 64), (128, 32), (32, 128), (128, 64)):  # benchmarks/gpu.py's `fused_rows`
+    for tiles in GPU_TILES:
         assert lower_for_h200(nn.ErfNet(width=1000), tiles).count(TRITON) == 1, tiles

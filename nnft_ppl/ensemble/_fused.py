@@ -33,6 +33,8 @@ from ..architectures._single_layer_base import AbstractSingleLayer
 #: networks per kernel program and neurons per inner step (powers of two, as Triton wants)
 TILE_NETS = 64
 TILE_NEURONS = 64
+#: the (networks, neurons) tile shapes benchmarks/gpu.py times on a GPU; tests/test_fused.py lowers each
+GPU_TILES = ((64, 64), (128, 32), (32, 128), (128, 64))
 _ROT = ((13, 15, 26, 6), (17, 29, 16, 24))
 
 
